@@ -1,0 +1,128 @@
+"""The ``edgefer`` command line. Host commands import TensorFlow lazily, inside the command."""
+
+import functools
+import json
+import os
+import sys
+
+import click
+
+from edgefer.errors import EdgeferError
+
+
+def friendly_errors(command):
+    """Turn an ``EdgeferError`` into one ``error: ...`` line on stderr and its exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EdgeferError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edgefer")
+def main():
+    """edgefer: facial emotion recognition from a training host to small devices.
+
+    \b
+    Example:
+      edgefer run --source sample --json --no-display --max-frames 5
+    """
+
+
+@main.group()
+def data():
+    """Look at a FER dataset before training."""
+
+
+@data.command("inspect")
+@click.argument("path", type=click.Path())
+@click.option("--out", "out_dir", type=click.Path(), default="inspect", show_default=True, help="Folder for the PNGs.")
+@click.option("--json", "as_json", is_flag=True, help="Print counts and duplicates as JSON.")
+@click.option("--ferplus-mode", type=click.Choice(["majority", "probability"]), default="majority", show_default=True)
+@friendly_errors
+def data_inspect(path, out_dir, as_json, ferplus_mode):
+    """Count images per split and class, plot them, and find cross-split duplicates.
+
+    \b
+    Example:
+      edgefer data inspect ~/.cache/edgefer-data/fer2013 --out inspect --json
+    """
+    from edgefer.inspect import inspect_dataset, format_counts
+
+    report = inspect_dataset(path, out_dir, ferplus_mode)
+    click.echo(json.dumps(report, indent=2) if as_json else format_counts(report))
+
+
+@main.command()
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--out", "run_dir", required=True, type=click.Path(), help="Run folder to write.")
+@click.option("--backbone", default="efficientnet-lite0", show_default=True,
+              type=click.Choice(["efficientnet-b2", "efficientnet-lite0", "efficientnet-lite2"]))
+@click.option("--weights", default="imagenet", show_default=True, help="imagenet, none, or a weights file (.pth / .weights.h5).")
+@click.option("--image-size", default=0, type=int, help="Side the face is resized to inside the model [backbone default: 96].")
+@click.option("--epochs", default=12, show_default=True, type=int)
+@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option("--lr", default=1e-3, show_default=True, type=float, help="Peak learning rate of the one-cycle schedule.")
+@click.option("--weight-decay", default=1e-4, show_default=True, type=float, help="AdamW decay; 0 gives plain Adam.")
+@click.option("--label-smoothing", default=0.0, show_default=True, type=float)
+@click.option("--class-weights", default="balanced", show_default=True, type=click.Choice(["balanced", "sqrt", "none"]))
+@click.option("--augment/--no-augment", default=True, show_default=True, help="Random crop, flip, brightness/contrast jitter.")
+@click.option("--limit", default=0, type=int, help="Train on a stratified subset of N training images.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--strategy", default="auto", show_default=True, type=click.Choice(["auto", "multiworker"]))
+@click.option("--ferplus-mode", type=click.Choice(["majority", "probability"]), default="majority", show_default=True)
+@friendly_errors
+def train(data_path, run_dir, resume, **options):
+    """Fine-tune the paper's model (backbone + Conv2D/GAP/Dense head) on FER2013 or FER+.
+
+    Validation is the dataset's val split (FER2013 PublicTest); the best epoch is kept.
+
+    \b
+    Example:
+      edgefer train ~/.cache/edgefer-data/fer2013 --out runs/lite0 --epochs 1 --limit 2000
+    """
+    _quiet_tensorflow()
+    from edgefer.train import TrainConfig, train as run_training
+
+    run_training(TrainConfig(data=data_path, **options), run_dir, resume=resume)
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path())
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
+@click.option("--out", "out_dir", default=None, type=click.Path(), help="Folder for metrics.json and confusion.png [MODEL's folder/eval-SPLIT].")
+@click.option("--ferplus-mode", type=click.Choice(["majority", "probability"]), default="majority", show_default=True)
+@friendly_errors
+def evaluate(model_path, data_path, split, out_dir, ferplus_mode):
+    """Evaluate a trained Keras model (model.keras or its run folder) on one split.
+
+    \b
+    Example:
+      edgefer evaluate runs/lite0 ~/.cache/edgefer-data/fer2013 --split val
+    """
+    _quiet_tensorflow()
+    from edgefer.datasets import load_dataset
+    from edgefer.evaluate import write_metrics
+    from edgefer.model import load_model, predict
+
+    if os.path.isdir(model_path):
+        model_path = os.path.join(model_path, "model.keras")
+    model = load_model(model_path)
+    dataset = load_dataset(data_path, (split,), ferplus_mode)
+    part = dataset.split(split)
+    out_dir = out_dir or os.path.join(os.path.dirname(model_path), f"eval-{split}")
+    source = {"dataset": dataset.name, "path": os.path.abspath(data_path), "split": split}
+    metrics = write_metrics(predict(model, part.images), part.labels, dataset.labels, out_dir, source, model.name)
+    click.echo(json.dumps({k: metrics[k] for k in ("dataset", "split", "n", "accuracy", "macro_f1")}))

@@ -1,0 +1,221 @@
+"""``edgefer train``: fine-tune a registered backbone with the paper's head on a FER dataset.
+
+A run folder holds everything: ``config.json`` (written first), ``checkpoint.keras`` and
+``state.json`` after every epoch (so ``--resume`` continues an interrupted run), ``history.csv``,
+``curves.png``, ``model.keras`` (the epoch with the best validation accuracy), and for the
+validation split ``metrics.json`` and ``confusion.png``.
+"""
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from edgefer.backbones import FACE_SIZE, get_backbone
+from edgefer.datasets import load_dataset, stratified_indices
+from edgefer.errors import EdgeferError
+from edgefer.evaluate import write_metrics
+from edgefer.files import read_json, write_json, write_text
+from edgefer.model import build_classifier, load_model, predict
+from edgefer.plots import curves_png
+from edgefer.strategy import choose_strategy, is_chief
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as ``config.json``."""
+
+    data: str
+    backbone: str = "efficientnet-lite0"
+    weights: str = "imagenet"
+    image_size: int = 0  # 0: the backbone's registered size
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    class_weights: str = "balanced"
+    augment: bool = True
+    limit: int = 0
+    seed: int = 0
+    strategy: str = "auto"
+    ferplus_mode: str = "majority"
+
+
+@keras.saving.register_keras_serializable("edgefer")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``max_lr`` over the first ``warmup`` fraction of steps, then cosine
+    decay to ``max_lr / 1000``."""
+
+    def __init__(self, max_lr, total_steps, warmup=0.3):
+        self.max_lr, self.total_steps, self.warmup = float(max_lr), int(total_steps), float(warmup)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warm = tf.maximum(1.0, self.warmup * self.total_steps)
+        rise = self.max_lr * (0.04 + 0.96 * step / warm)
+        progress = tf.clip_by_value((step - warm) / tf.maximum(1.0, self.total_steps - warm), 0.0, 1.0)
+        fall = self.max_lr * (0.001 + 0.999 * 0.5 * (1 + tf.cos(np.pi * progress)))
+        return tf.where(step < warm, rise, fall)
+
+    def get_config(self):
+        return {"max_lr": self.max_lr, "total_steps": self.total_steps, "warmup": self.warmup}
+
+
+def class_weight_vector(labels, n_classes, mode):
+    """Per-class loss weights: ``balanced`` = N / (C * n_c), ``sqrt`` its square root, ``none`` ones."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    balanced = counts.sum() / (n_classes * np.maximum(counts, 1))
+    return {"balanced": balanced, "sqrt": np.sqrt(balanced), "none": np.ones(n_classes)}[mode]
+
+
+def augment(image):
+    """Random crop (reflect-pad 4, crop back to 48), horizontal flip, brightness/contrast jitter."""
+    padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
+    image = tf.image.random_crop(padded, [FACE_SIZE, FACE_SIZE, 1])
+    image = tf.image.random_flip_left_right(image)
+    image = image * tf.random.uniform([], 0.8, 1.2)
+    mean = tf.reduce_mean(image)
+    image = (image - mean) * tf.random.uniform([], 0.8, 1.2) + mean
+    return tf.clip_by_value(image, 0.0, 255.0)
+
+
+def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True):
+    """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight)."""
+    targets = split.soft if split.soft is not None else np.eye(n_classes, dtype=np.float32)[split.labels]
+    sample_weights = weights[split.labels].astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], targets, sample_weights))
+    if training:
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and augmented:
+        ds = ds.map(lambda x, y, w: (augment(x), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _history_rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write_history(path, rows):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, out.getvalue())
+
+
+def _history_columns(rows):
+    return {k: [float(r[k]) for r in rows] for k in rows[0] if k != "epoch"}
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After each epoch: history.csv, curves.png, checkpoint.keras, best model.keras, state.json."""
+
+    def __init__(self, run_dir, rows, best, title):
+        super().__init__()
+        self.run_dir, self.rows, self.best, self.title = run_dir, rows, best, title
+
+    def _path(self, name):
+        return os.path.join(self.run_dir, name)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
+        if not is_chief():
+            return
+        _write_history(self._path("history.csv"), self.rows)
+        curves_png(_history_columns(self.rows), self._path("curves.png"), self.title)
+        val = float((logs or {}).get("val_accuracy", -1))
+        if val > self.best:
+            self.best = val
+            self.model.save(self._path("model.keras.tmp.keras"))
+            os.replace(self._path("model.keras.tmp.keras"), self._path("model.keras"))
+        self.model.save(self._path("checkpoint.keras.tmp.keras"))
+        os.replace(self._path("checkpoint.keras.tmp.keras"), self._path("checkpoint.keras"))
+        write_json(self._path("state.json"), {"epochs_done": epoch + 1, "best_val_accuracy": self.best})
+
+
+def _prepare_run(cfg, run_dir, resume):
+    """Write config.json for a new run, or check and reload it for ``--resume``."""
+    config_path = os.path.join(run_dir, "config.json")
+    if resume:
+        if not os.path.exists(os.path.join(run_dir, "state.json")):
+            raise EdgeferError(f"{run_dir}: nothing to resume (no state.json)")
+        return read_json(config_path)["train"], read_json(os.path.join(run_dir, "state.json"))
+    if os.path.exists(os.path.join(run_dir, "state.json")):
+        raise EdgeferError(f"{run_dir}: already holds a run; use --resume or another --out")
+    os.makedirs(run_dir, exist_ok=True)
+    return asdict(cfg), {"epochs_done": 0, "best_val_accuracy": -1.0}
+
+
+def train(cfg, run_dir, resume=False):
+    """Train (or resume) a run in ``run_dir``; returns the validation metrics dict."""
+    train_args, state = _prepare_run(cfg, run_dir, resume)
+    cfg = TrainConfig(**train_args)
+    spec = get_backbone(cfg.backbone)
+    size = cfg.image_size or spec.image_size
+    keras.utils.set_random_seed(cfg.seed)
+
+    dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
+    train_split, val_split = dataset.split("train"), dataset.split("val")
+    if cfg.limit:
+        train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    labels = dataset.labels
+    weights = class_weight_vector(train_split.labels, len(labels), cfg.class_weights)
+    steps = int(np.ceil(len(train_split) / cfg.batch_size))
+
+    config = {
+        "labels": labels,
+        "backbone": cfg.backbone,
+        "face_size": FACE_SIZE,
+        "image_size": size,
+        "color": "grayscale",
+        "normalisation": spec.normalisation,
+        "preprocessing": "grayscale face crop resized to 48x48, values 0-255; the model resizes to "
+        f"{size}x{size}, copies to 3 channels and normalises inside itself",
+        "dataset": {"name": dataset.name, "path": os.path.abspath(cfg.data), "train": "train", "val": "val",
+                    "split_sizes": {"train": len(train_split), "val": len(val_split)}},
+        "class_weights": dict(zip(labels, np.round(weights, 4).tolist())),
+        "train": asdict(cfg),
+    }
+    if is_chief():
+        write_json(os.path.join(run_dir, "config.json"), config)
+
+    strategy = choose_strategy(cfg.strategy)
+    with strategy.scope():
+        if resume:
+            model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
+        else:
+            model = build_classifier(cfg.backbone, labels, cfg.weights, size)
+            optimizer = keras.optimizers.AdamW(OneCycle(cfg.lr, steps * cfg.epochs), weight_decay=cfg.weight_decay) \
+                if cfg.weight_decay else keras.optimizers.Adam(OneCycle(cfg.lr, steps * cfg.epochs))
+            model.compile(
+                optimizer=optimizer,
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+                metrics=["accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")],
+            )
+
+    train_ds = make_dataset(train_split, len(labels), weights, cfg.batch_size, True, cfg.seed, cfg.augment)
+    val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
+    rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
+    title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
+    checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title)
+    if state["epochs_done"] < cfg.epochs:
+        model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=state["epochs_done"],
+                  callbacks=[checkpoint], verbose=1 if sys.stderr.isatty() else 2)
+
+    best = load_model(os.path.join(run_dir, "model.keras"))
+    probs = predict(best, val_split.images)
+    source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}
+    metrics = write_metrics(probs, val_split.labels, labels, run_dir, source, f"{cfg.backbone}")
+    print(json.dumps({k: metrics[k] for k in ("split", "n", "accuracy", "macro_f1")}))
+    return metrics
