@@ -126,3 +126,91 @@ def evaluate(model_path, data_path, split, out_dir, ferplus_mode):
     source = {"dataset": dataset.name, "path": os.path.abspath(data_path), "split": split}
     metrics = write_metrics(predict(model, part.images), part.labels, dataset.labels, out_dir, source, model.name)
     click.echo(json.dumps({k: metrics[k] for k in ("dataset", "split", "n", "accuracy", "macro_f1")}))
+
+
+@main.command()
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--out", "out_path", required=True, type=click.Path(), help="Manifest to write, e.g. calibration/fer2013-512.txt.")
+@click.option("--size", default=512, show_default=True, type=int, help="Number of training images.")
+@click.option("--strategy", default="stratified", show_default=True, type=click.Choice(["stratified", "random"]))
+@click.option("--seed", default=0, show_default=True, type=int)
+@friendly_errors
+def calibrate(data_path, out_path, size, strategy, seed):
+    """Pick the training images the int8 converter calibrates on and write their manifest.
+
+    Only training images are used; any whose pixels also occur in val or test are left out.
+
+    \b
+    Example:
+      edgefer calibrate ~/.cache/edgefer-data/fer2013 --out calibration/fer2013-stratified-512.txt
+    """
+    from edgefer.calibration import calibrate as build_manifest
+
+    header = build_manifest(data_path, out_path, size, strategy, seed)
+    click.echo(f"{out_path}: {header['size']} {header['split']} images of {header['dataset']}, "
+               f"{header['strategy']}, seed {header['seed']}")
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path())
+@click.option("--data", "data_path", required=True, type=click.Path(), help="The dataset the manifest's ids come from.")
+@click.option("--calibration", "manifest", required=True, type=click.Path(), help="Calibration manifest (edgefer calibrate).")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the .tflite files.")
+@click.option("--modes", default="float32,float16,dynamic,int8", show_default=True, help="Comma-separated.")
+@click.option("--io", "io_type", default="int8", show_default=True, type=click.Choice(["int8", "uint8", "float32"]),
+              help="Input/output type of the int8 model.")
+@click.option("--name", default=None, help="File name stem [the run folder's name].")
+@click.option("--edgetpu", is_flag=True, help="Also run edgetpu_compiler on the int8 file, if installed.")
+@friendly_errors
+def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edgetpu):
+    """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
+
+    Every file carries its labels, input size and normalisation inside it. The int8 file is
+    full-integer, calibrated on the manifest's training images; an op report says which ops
+    the Edge TPU could run.
+
+    \b
+    Example:
+      edgefer quantize runs/lite0 --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/
+    """
+    _quiet_tensorflow()
+    from edgefer.quantize import quantize as run_quantize
+
+    run_quantize(model_path, data_path, manifest, out_dir, [m.strip() for m in modes.split(",") if m.strip()],
+                 io_type, edgetpu, name, echo=lambda line: click.echo(line, err=True))
+
+
+@main.command()
+@click.argument("float_path", metavar="FLOAT_TFLITE", type=click.Path())
+@click.argument("quant_path", metavar="QUANT_TFLITE", type=click.Path())
+@click.option("--data", "data_path", required=True, type=click.Path(), help="Dataset with the split to measure on.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
+@click.option("--limit", default=0, type=int, help="Use a fixed class-stratified subset of N images.")
+@click.option("--max-drop", default=1.0, show_default=True, type=float, help="Largest allowed accuracy drop, in percentage points.")
+@click.option("--out", "out_dir", default="parity", show_default=True, type=click.Path(), help="Folder for report.md, report.json and PNGs.")
+@click.option("--threads", default=None, type=int, help="Interpreter threads [runtime default].")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@friendly_errors
+def parity(float_path, quant_path, data_path, split, limit, max_drop, out_dir, threads, as_json):
+    """Measure a quantized model's accuracy drift from its float twin; exit 1 over --max-drop.
+
+    Runs on the device runtime, so it works where TensorFlow is not installed.
+
+    \b
+    Example:
+      edgefer parity models/fer2013-lite0_float32.tflite edgefer/models/fer2013-lite0_int8.tflite \\
+          --data ~/.cache/edgefer-data/fer2013 --split test --out parity/
+    """
+    from edgefer.parity import parity as run_parity
+
+    report = run_parity(float_path, quant_path, data_path, split, limit, max_drop, out_dir, threads)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        lo, hi = report["drop_pp_ci95"]
+        click.echo(f"{report['dataset']} {split} n={report['n']}: float {report['accuracy_float']:.4f}, "
+                   f"quantized {report['accuracy_quant']:.4f}, drop {report['drop_pp']:+.2f} pp "
+                   f"(95% CI {lo:+.2f} to {hi:+.2f}), agreement {report['agreement']:.4f}; "
+                   f"{'PASS' if report['passed'] else 'FAIL'} (limit {max_drop} pp); report in {out_dir}")
+    sys.exit(0 if report["passed"] else 1)

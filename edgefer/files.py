@@ -4,12 +4,16 @@ import json
 import os
 
 
-def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(data)
     os.replace(tmp, path)
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path, obj):

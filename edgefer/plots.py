@@ -54,7 +54,7 @@ def image_grid_png(images, captions, path, title, columns=8):
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, caption in zip(axes.ravel(), images, captions):
-        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        ax.imshow(np.asarray(image, dtype=np.float32), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(caption, fontsize=7)
     fig.suptitle(title, fontsize=9)
     _save(fig, path)
