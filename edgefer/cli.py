@@ -214,3 +214,102 @@ def parity(float_path, quant_path, data_path, split, limit, max_drop, out_dir, t
                    f"(95% CI {lo:+.2f} to {hi:+.2f}), agreement {report['agreement']:.4f}; "
                    f"{'PASS' if report['passed'] else 'FAIL'} (limit {max_drop} pp); report in {out_dir}")
     sys.exit(0 if report["passed"] else 1)
+
+
+def _device_settings(device, model, threads):
+    """(model path, delegate, threads, profile) from --device, --model and --threads."""
+    from edgefer.bundled import default_model_path
+    from edgefer.profiles import get_profile, model_for_profile
+
+    profile = get_profile(device) if device else None
+    model = model or default_model_path()
+    if profile:
+        model = model_for_profile(model, profile)
+        threads = threads or profile["threads"]
+    return model, (profile or {}).get("delegate"), threads, profile
+
+
+@main.command()
+@click.option("--camera", default=None, help="Camera index (0, 1, ...) or 'picamera2'.")
+@click.option("--source", default=None, help="Image or video file, folder, glob, or 'sample' (the default without --camera).")
+@click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
+@click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
+@click.option("--threads", default=None, type=int, help="Interpreter threads [profile or runtime default].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per frame.")
+@click.option("--output", default=None, type=click.Path(), help="Write the annotated image or video here.")
+@click.option("--display/--no-display", default=None, help="Show a window [on when a display is available].")
+@click.option("--max-frames", default=0, type=int, help="Stop after N frames.")
+@click.option("--smooth", default=5, show_default=True, type=int, help="Per-face moving-average span in frames (1 = off).")
+@click.option("--min-face", default=None, type=int, help="Ignore faces smaller than this many pixels [40].")
+@click.option("--margin", default=0.1, show_default=True, type=float, help="Grow each face box by this fraction per side.")
+@friendly_errors
+def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, smooth, min_face, margin):
+    """Find every face in view and label its emotion, live.
+
+    Nothing is written to disk unless --output asks. Ctrl-C ends with a summary.
+
+    \b
+    Examples:
+      edgefer run --source sample --json --no-display --max-frames 5
+      edgefer run --camera 0 --device raspberry-pi-5 --no-display --json
+      edgefer run --source clip.mp4 --output annotated.mp4 --no-display
+    """
+    from edgefer.live import run_stream
+    from edgefer.pipeline import EmotionPipeline
+    from edgefer.runtime import Classifier
+    from edgefer.sources import open_source
+
+    model_path, delegate, threads, profile = _device_settings(device, model_path, threads)
+    if camera is None and source is None and profile and profile["camera"] and not as_json and output is None:
+        source = "sample"
+    classifier = Classifier(model_path, delegate=delegate, threads=threads)
+    pipeline = EmotionPipeline(classifier, min_face=min_face or (profile or {}).get("min_face", 40),
+                               margin=margin, smooth=smooth)
+    if display is None:
+        display = bool(os.environ.get("DISPLAY")) and not as_json
+    frames = open_source(camera, source)
+    summary = run_stream(frames, pipeline, as_json, output, display, max_frames)
+    summary.update({"model": os.path.basename(model_path), "runtime": classifier.runtime})
+    click.echo("summary: " + json.dumps(summary), err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@friendly_errors
+def models(as_json):
+    """List the bundled models (int8 file in the package, float32 twin in the repository).
+
+    \b
+    Example:
+      edgefer models --json
+    """
+    from edgefer.bundled import bundled_models
+
+    found = bundled_models()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for m in found:
+        click.echo(f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
+                   f"{m['size_mb']} MB, labels {', '.join(m['labels'])}\n  int8: {m['path']}\n  float32: {m['float_path']}"
+                   f"{'' if m['float_available'] else ' (not in this installation)'}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
+def devices(as_json):
+    """List the device profiles for --device.
+
+    \b
+    Example:
+      edgefer devices
+    """
+    from edgefer.profiles import list_profiles
+
+    profiles = list_profiles()
+    if as_json:
+        click.echo(json.dumps(profiles, indent=2))
+        return
+    for p in profiles:
+        click.echo(f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} "
+                   f"camera={p['camera']} model={p['model_variant']}  {p['description']}")

@@ -1,0 +1,25 @@
+"""Draw results on a frame: a box per face, its emotion and probability bars, and the FPS."""
+
+import cv2
+
+_GREEN, _WHITE, _BLACK = (60, 200, 60), (255, 255, 255), (0, 0, 0)
+
+
+def draw_faces(frame, faces, fps=None):
+    """Annotate ``frame`` in place with ``faces`` (dicts with box, emotion, score, scores)."""
+    for face in faces:
+        x, y, w, h = face["box"]
+        cv2.rectangle(frame, (x, y), (x + w, y + h), _GREEN, 2)
+        text = f"{face['emotion']} {face['score']:.2f}"
+        cv2.putText(frame, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, _BLACK, 3, cv2.LINE_AA)
+        cv2.putText(frame, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, _WHITE, 1, cv2.LINE_AA)
+        bar_x, bar_y = x + w + 6, y
+        if bar_x + 110 > frame.shape[1]:
+            bar_x = max(0, x - 116)
+        for i, (label, p) in enumerate(face["scores"].items()):
+            top = bar_y + i * 12
+            cv2.rectangle(frame, (bar_x, top), (bar_x + int(50 * p), top + 9), _GREEN, -1)
+            cv2.putText(frame, label[:8], (bar_x + 54, top + 9), cv2.FONT_HERSHEY_SIMPLEX, 0.35, _WHITE, 1, cv2.LINE_AA)
+    if fps is not None:
+        cv2.putText(frame, f"{fps:.1f} FPS", (8, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, _WHITE, 2, cv2.LINE_AA)
+    return frame

@@ -1,0 +1,61 @@
+"""Per-face temporal smoothing: a greedy IoU tracker with an exponential moving average of scores."""
+
+import numpy as np
+
+
+def iou(a, b):
+    """Intersection over union of two [x, y, w, h] boxes."""
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0, min(ax1, bx1) - max(a[0], b[0]))
+    ih = max(0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+class Track:
+    def __init__(self, track_id, box, scores):
+        self.id, self.box, self.scores, self.missed = track_id, box, scores, 0
+
+
+class FaceTracker:
+    """Matches each frame's boxes to existing tracks by IoU and smooths their scores.
+
+    ``window`` is the EMA span in frames (1 = no smoothing): alpha = 2 / (window + 1). A track
+    unseen for ``max_missed`` frames is dropped.
+    """
+
+    def __init__(self, window=5, min_iou=0.3, max_missed=5):
+        self.alpha = 2.0 / (max(1, window) + 1)
+        self.min_iou, self.max_missed = min_iou, max_missed
+        self.tracks, self.next_id = [], 0
+
+    def update(self, boxes, scores):
+        """Boxes and raw score vectors of one frame -> list of (track id, smoothed scores)."""
+        pairs = sorted(((iou(t.box, b), ti, bi) for ti, t in enumerate(self.tracks) for bi, b in enumerate(boxes)),
+                       reverse=True)
+        matched_tracks, assignment = set(), {}
+        for overlap, ti, bi in pairs:
+            if overlap < self.min_iou:
+                break
+            if ti not in matched_tracks and bi not in assignment:
+                matched_tracks.add(ti)
+                assignment[bi] = ti
+        results = []
+        for bi, (box, score) in enumerate(zip(boxes, scores)):
+            score = np.asarray(score, dtype=np.float32)
+            if bi in assignment:
+                track = self.tracks[assignment[bi]]
+                track.scores = self.alpha * score + (1 - self.alpha) * track.scores
+                track.box, track.missed = box, 0
+            else:
+                track = Track(self.next_id, box, score)
+                self.next_id += 1
+                self.tracks.append(track)
+                matched_tracks.add(len(self.tracks) - 1)
+            results.append((track.id, track.scores))
+        for ti, track in enumerate(self.tracks):
+            if ti not in matched_tracks:
+                track.missed += 1
+        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+        return results
