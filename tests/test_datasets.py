@@ -1,0 +1,179 @@
+import csv
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, edgefer, make_face
+from edgefer.datasets import (FER2013_CSV_ORDER, FER2013_LABELS, FERPLUS_LABELS, load_dataset,
+                              stratified_indices)
+from edgefer.errors import EdgeferError
+
+
+def write_csv(path, rows, header=("emotion", "pixels", "Usage")):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def csv_rows(rng, per_usage=3):
+    rows = []
+    for usage in ("Training", "PublicTest", "PrivateTest"):
+        for code in range(7):
+            for _ in range(per_usage):
+                rows.append((code, " ".join(map(str, make_face(rng, code).ravel())), usage))
+    return rows
+
+
+def test_kaggle_folders_split_by_prefix(kaggle_folders):
+    dataset = load_dataset(kaggle_folders)
+    assert dataset.labels == FER2013_LABELS
+    assert {s: len(p) for s, p in dataset.splits.items()} == {"train": 42, "val": 14, "test": 14}
+    assert all(i.startswith("PublicTest_") for i in dataset.splits["val"].ids)
+    assert all(i.startswith("PrivateTest_") for i in dataset.splits["test"].ids)
+    assert dataset.splits["train"].images.shape == (42, 48, 48)
+    assert dataset.splits["train"].images.dtype == np.uint8
+
+
+def test_plain_split_folders(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "validation", "test"):
+        for c, label in enumerate(FER2013_LABELS[:3]):
+            os.makedirs(tmp_path / split / label)
+            cv2.imwrite(str(tmp_path / split / label / f"{split}{c}.png"), make_face(rng, c))
+    dataset = load_dataset(str(tmp_path))
+    assert dataset.counts()["val"] == {"angry": 1, "disgust": 1, "fear": 1, "happy": 0, "neutral": 0, "sad": 0, "surprise": 0}
+
+
+def test_csv_maps_challenge_label_order(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = csv_rows(rng)
+    dataset = load_dataset(write_csv(tmp_path / "fer2013.csv", rows))
+    train = dataset.splits["train"]
+    assert len(train) == 21 and len(dataset.splits["val"]) == 21 and len(dataset.splits["test"]) == 21
+    # challenge code 4 is sad, 6 is neutral: both must land on our names
+    for row, label in zip(rows[:21], train.labels):
+        assert FER2013_LABELS[label] == FER2013_CSV_ORDER[row[0]]
+    first = np.array(rows[0][1].split(), dtype=np.uint8).reshape(48, 48)
+    assert np.array_equal(train.images[0], first)
+
+
+def test_folder_holding_the_csv_is_found(tmp_path):
+    write_csv(tmp_path / "fer2013.csv", csv_rows(np.random.default_rng(1), per_usage=1))
+    assert load_dataset(str(tmp_path)).name == "fer2013"
+
+
+def write_ferplus(root, rng):
+    votes = {  # name: votes over neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
+        "fer0000000.png": [0, 8, 2, 0, 0, 0, 0, 0, 0, 0],  # happy
+        "fer0000001.png": [1, 0, 0, 0, 0, 0, 0, 6, 3, 0],  # contempt
+        "fer0000002.png": [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],  # not a face: dropped
+        "fer0000003.png": [5, 0, 0, 5, 0, 0, 0, 0, 0, 0],  # tie neutral/sad: first wins
+    }
+    for folder in ("FER2013Train", "FER2013Valid", "FER2013Test"):
+        os.makedirs(os.path.join(root, folder))
+        with open(os.path.join(root, folder, "label.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            for i, (name, v) in enumerate(votes.items()):
+                cv2.imwrite(os.path.join(root, folder, name), make_face(rng, i))
+                writer.writerow([name, "(0, 0, 48, 48)", *v])
+    return root
+
+
+def test_ferplus_majority_and_probability(tmp_path):
+    root = write_ferplus(str(tmp_path / "ferplus"), np.random.default_rng(0))
+    majority = load_dataset(root)
+    assert majority.labels == FERPLUS_LABELS and len(FERPLUS_LABELS) == 8
+    train = majority.splits["train"]
+    assert [FERPLUS_LABELS[i] for i in train.labels] == ["happy", "contempt", "neutral"]
+    assert train.soft is None
+    probability = load_dataset(root, ferplus_mode="probability").splits["train"]
+    assert probability.soft.shape == (3, 8)
+    assert np.allclose(probability.soft.sum(axis=1), 1.0)
+    assert probability.soft[0, FERPLUS_LABELS.index("happy")] == pytest.approx(0.8)
+    assert probability.soft[1, FERPLUS_LABELS.index("contempt")] == pytest.approx(6 / 7)
+
+
+def test_stratified_subset_keeps_class_shares():
+    labels = np.array([0] * 700 + [1] * 200 + [2] * 100)
+    picked = stratified_indices(labels, 100, seed=3)
+    assert len(picked) == 100 and len(set(picked)) == 100
+    assert np.bincount(labels[picked]).tolist() == [70, 20, 10]
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("wrong_columns", "expected columns emotion,pixels,Usage"),
+    ("short_pixels", "pixels has 2303 values, expected 2304"),
+    ("not_an_image", "not an image file"),
+    ("corrupt_image", "not a readable image"),
+    ("unknown_class", "unknown class folder 'bored'"),
+    ("empty_split", "split 'val' has no images"),
+    ("missing", "dataset not found"),
+])
+def test_bad_input_gives_one_line_error(tmp_path, kaggle_folders, case, fragment):
+    if case == "wrong_columns":
+        path = write_csv(tmp_path / "bad.csv", [(0, "1 2 3", "Training")], header=("label", "image", "split"))
+    elif case == "short_pixels":
+        path = write_csv(tmp_path / "short.csv", [(0, " ".join(["7"] * 2303), "Training")])
+    elif case == "not_an_image":
+        (tmp_path / "fer2013" / "train" / "happy" / "notes.txt").write_text("hello")
+        path = kaggle_folders
+    elif case == "corrupt_image":
+        (tmp_path / "fer2013" / "train" / "happy" / "Training_broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+        path = kaggle_folders
+    elif case == "unknown_class":
+        os.makedirs(tmp_path / "fer2013" / "train" / "bored")
+        path = kaggle_folders
+    elif case == "empty_split":
+        for label in FER2013_LABELS:
+            for name in os.listdir(tmp_path / "fer2013" / "test" / label):
+                if name.startswith("PublicTest_"):
+                    os.remove(tmp_path / "fer2013" / "test" / label / name)
+        path = kaggle_folders
+    else:
+        path = str(tmp_path / "nowhere")
+    with pytest.raises(EdgeferError, match=fragment):
+        load_dataset(path)
+    assert_one_line_error(edgefer("data", "inspect", path, "--out", str(tmp_path / "inspect")), fragment)
+
+
+def test_inspect_writes_figures_and_json(tmp_path, kaggle_folders):
+    out = tmp_path / "inspect"
+    result = edgefer("data", "inspect", kaggle_folders, "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["counts"]["train"]["happy"] == 6
+    assert report["totals"] == {"train": 42, "val": 14, "test": 14}
+    # generated images of one class share a pattern but not their noise: no duplicates
+    assert report["duplicates"] == {"val_in_train": 0, "test_in_train": 0, "test_in_val": 0}
+    assert (out / "class_balance.png").stat().st_size > 1000 and (out / "samples.png").stat().st_size > 1000
+
+
+def test_inspect_counts_duplicates(tmp_path, kaggle_folders):
+    src = tmp_path / "fer2013" / "train" / "happy"
+    first = sorted(os.listdir(src))[0]
+    os.link(src / first, tmp_path / "fer2013" / "test" / "happy" / "PrivateTest_copy.png")
+    report = json.loads(edgefer("data", "inspect", kaggle_folders, "--out", str(tmp_path / "i"), "--json").stdout)
+    assert report["duplicates"]["test_in_train"] == 1
+
+
+def test_real_fer2013_counts_match_the_dataset_card(real_fer2013, tmp_path):
+    result = edgefer("data", "inspect", real_fer2013, "--out", str(tmp_path), "--json")
+    report = json.loads(result.stdout)
+    assert report["counts"]["train"]["happy"] == 7215
+    assert report["counts"]["val"]["disgust"] == 56
+    assert report["counts"]["test"]["neutral"] == 626
+    assert report["totals"] == {"train": 28709, "val": 3589, "test": 3589}
+    assert report["duplicates"]["val_in_train"] > 0
+
+
+def test_real_ferplus_loads_eight_classes(real_ferplus):
+    dataset = load_dataset(real_ferplus, ("val",), ferplus_mode="probability")
+    val = dataset.splits["val"]
+    assert dataset.labels == FERPLUS_LABELS
+    assert 3000 < len(val) <= 3579
+    assert np.allclose(val.soft.sum(axis=1), 1.0)

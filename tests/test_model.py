@@ -1,0 +1,56 @@
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+import skimage.data  # noqa: E402
+
+from edgefer.model import build_classifier, imagenet_classifier, _pth_path  # noqa: E402
+from edgefer.backbones import get_backbone  # noqa: E402
+from edgefer.pth import load_state_dict  # noqa: E402
+
+
+def test_pth_reader_returns_the_state_dict_without_torch():
+    state = load_state_dict(_pth_path(get_backbone("efficientnet-lite0")))
+    assert len(state) == 296
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
+    assert state["_fc.weight"].shape == (1000, 1280)
+    assert state["_conv_stem.weight"].dtype == np.float32
+    assert np.isfinite(state["_fc.weight"]).all()
+
+
+@pytest.mark.parametrize("name", ["efficientnet-lite0", "efficientnet-lite2"])
+def test_ported_imagenet_weights_label_photos(name):
+    model = imagenet_classifier(name, 224)
+    for photo, imagenet_class in (("chelsea", 285), ("coffee", 967)):  # Egyptian cat, espresso
+        image = cv2.resize(getattr(skimage.data, photo)(), (224, 224), interpolation=cv2.INTER_AREA)
+        x = (image.astype(np.float32) - 127.0) / 128.0
+        probs = model.predict(x[None], verbose=0)[0]
+        assert int(probs.argmax()) == imagenet_class, (photo, int(probs.argmax()))
+
+
+def test_head_matches_the_paper_layer_by_layer():
+    model = build_classifier("efficientnet-lite0", list("abcdefg"), weights="none")
+    head = [layer for layer in model.layers if layer.name.startswith("head_") or layer.name == "emotion"]
+    conv, pool, dense, dropout, out = head
+    assert type(conv).__name__ == "Conv2D" and conv.filters == 128 and conv.kernel_size == (3, 3)
+    assert conv.padding == "same" and conv.activation.__name__ == "relu"
+    assert type(pool).__name__ == "GlobalAveragePooling2D"
+    assert type(dense).__name__ == "Dense" and dense.units == 128 and dense.activation.__name__ == "relu"
+    assert type(dropout).__name__ == "Dropout" and dropout.rate == 0.3
+    assert out.units == 7 and out.activation.__name__ == "softmax"
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+
+
+def test_b2_without_network_fails_with_one_clear_line(tmp_path):
+    from conftest import assert_one_line_error, edgefer, write_kaggle_folders
+
+    data = write_kaggle_folders(str(tmp_path / "fer2013"))
+    cache = tmp_path / "keras-home"  # an empty Keras cache: the weights must be downloaded
+    result = edgefer("train", data, "--out", str(tmp_path / "run"), "--backbone", "efficientnet-b2",
+                     "--weights", "imagenet", "--epochs", "1",
+                     env={"KERAS_HOME": str(cache), "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"})
+    assert_one_line_error(result, "could not download the ImageNet weights of efficientnet-b2")
+    assert not os.path.exists(tmp_path / "run" / "model.keras")

@@ -1,0 +1,75 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from conftest import REPO, assert_one_line_error, edgefer  # noqa: E402
+
+RUN_FILES = ("model.keras", "config.json", "history.csv", "curves.png", "metrics.json", "confusion.png",
+             "checkpoint.keras", "state.json")
+
+
+def read_history(run_dir):
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_writes_every_file_and_lowers_the_loss(tiny_run):
+    for name in RUN_FILES:
+        assert os.path.getsize(os.path.join(tiny_run, name)) > 0, name
+    history = read_history(tiny_run)
+    assert [int(r["epoch"]) for r in history] == [1, 2, 3]
+    assert float(history[-1]["loss"]) < float(history[0]["loss"])
+    metrics = json.load(open(os.path.join(tiny_run, "metrics.json")))
+    assert metrics["split"] == "val" and metrics["n"] == 150
+    for key in ("accuracy", "macro_precision", "macro_recall", "macro_f1"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert set(metrics["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
+    config = json.load(open(os.path.join(tiny_run, "config.json")))
+    assert config["labels"][3] == "happy" and config["image_size"] == 64
+    assert config["normalisation"] == {"input_range": [0, 255], "mean": 127.0, "scale": 128.0}
+    assert config["dataset"]["split_sizes"] == {"train": 800, "val": 150}
+
+
+def test_evaluate_reproduces_the_validation_metrics(tiny_run, mini_fer2013, tmp_path):
+    result = edgefer("evaluate", tiny_run, mini_fer2013, "--split", "val", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    again = json.load(open(tmp_path / "metrics.json"))
+    saved = json.load(open(os.path.join(tiny_run, "metrics.json")))
+    assert again["accuracy"] == pytest.approx(saved["accuracy"], abs=1e-9)
+    assert again["confusion"] == saved["confusion"]
+    assert (tmp_path / "confusion.png").exists()
+
+
+def test_interrupted_run_resumes_where_it_stopped(mini_fer2013, tmp_path):
+    run_dir = str(tmp_path / "run")
+    command = [sys.executable, "-m", "edgefer", "train", mini_fer2013, "--out", run_dir, "--epochs", "3",
+               "--limit", "200", "--image-size", "48", "--batch-size", "50"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_path = os.path.join(run_dir, "state.json")
+    deadline = time.time() + 600
+    while time.time() < deadline and not os.path.exists(state_path):
+        time.sleep(0.5)
+    process.kill()
+    process.wait()
+    state = json.load(open(state_path))
+    assert 1 <= state["epochs_done"] < 3, "the run was not interrupted mid-way"
+
+    result = edgefer("train", mini_fer2013, "--out", run_dir, "--resume")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [int(r["epoch"]) for r in read_history(run_dir)] == [1, 2, 3]
+    assert json.load(open(state_path))["epochs_done"] == 3
+
+
+def test_starting_over_an_existing_run_is_refused(tiny_run, mini_fer2013):
+    assert_one_line_error(edgefer("train", mini_fer2013, "--out", tiny_run), "already holds a run")
+
+
+def test_resume_without_a_run_is_refused(mini_fer2013, tmp_path):
+    assert_one_line_error(edgefer("train", mini_fer2013, "--out", str(tmp_path), "--resume"), "nothing to resume")
