@@ -161,8 +161,9 @@ def calibrate(data_path, out_path, size, strategy, seed):
               help="Input/output type of the int8 model.")
 @click.option("--name", default=None, help="File name stem [the run folder's name].")
 @click.option("--edgetpu", is_flag=True, help="Also run edgetpu_compiler on the int8 file, if installed.")
+@click.option("--flip-average", is_flag=True, help="Build the mean over the face and its mirror image into the model (2x the compute).")
 @friendly_errors
-def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edgetpu):
+def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edgetpu, flip_average):
     """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
 
     Every file carries its labels, input size and normalisation inside it. The int8 file is
@@ -178,7 +179,7 @@ def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edg
     from edgefer.quantize import quantize as run_quantize
 
     run_quantize(model_path, data_path, manifest, out_dir, [m.strip() for m in modes.split(",") if m.strip()],
-                 io_type, edgetpu, name, echo=lambda line: click.echo(line, err=True))
+                 io_type, edgetpu, name, flip_average, echo=lambda line: click.echo(line, err=True))
 
 
 @main.command()
@@ -313,3 +314,31 @@ def devices(as_json):
     for p in profiles:
         click.echo(f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} "
                    f"camera={p['camera']} model={p['model_variant']}  {p['description']}")
+
+
+@main.command()
+@click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
+@click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
+@click.option("--runs", default=200, show_default=True, type=int, help="Timed runs after 10 warm-up runs.")
+@click.option("--threads", default=None, type=int, help="Interpreter threads [profile or runtime default].")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@friendly_errors
+def bench(model_path, device, runs, threads, as_json):
+    """Time the classifier (p50/p95/p99) and the whole pipeline on a frame with one face.
+
+    \b
+    Example:
+      edgefer bench --threads 2 --json
+    """
+    from edgefer.bench import bench as run_bench
+
+    model_path, delegate, threads, _ = _device_settings(device, model_path, threads)
+    report = run_bench(model_path, delegate, threads, runs)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    c, p = report["classifier_ms"], report["pipeline_ms"]
+    click.echo(f"{os.path.basename(model_path)} ({report['size_mb']} MB) on {report['runtime']}, "
+               f"delegate {report['delegate']}, threads {threads or 'default'}; {report['machine']}\n"
+               f"classifier: p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms, p99 {c['p99']:.2f} ms\n"
+               f"pipeline (1 face): p50 {p['p50']:.2f} ms, p95 {p['p95']:.2f} ms -> {report['faces_per_second']} faces/s")

@@ -114,6 +114,55 @@ def build_classifier(backbone_name, labels, weights="imagenet", image_size=None)
     return keras.Model(face, out, name=f"edgefer_{backbone_name.replace('-', '_')}")
 
 
+def horizontal_flip(face, size):
+    """Mirror a (size, size, 1) tensor left-right with Edge TPU-friendly ops: view each row as
+    channels, apply a 1x1 convolution whose kernel is the reversal permutation, view back."""
+    rows = keras.layers.Reshape((size, 1, size))(face)
+    flip = keras.layers.Conv2D(size, 1, use_bias=False, name="flip")
+    mirrored = flip(rows)
+    flip.set_weights([np.eye(size, dtype=np.float32)[::-1].reshape(1, 1, size, size)])
+    return keras.layers.Reshape((size, size, 1))(mirrored)
+
+
+def export_model(model, backbone_name, flip_average=False):
+    """The trained network rebuilt for TFLite, computing the same function (with
+    ``flip_average``: the mean of its outputs on the face and on its mirror image).
+
+    It takes normalised faces, ``(x - mean) / scale``, so an int8 input maps raw pixels onto
+    integers with no rescaling ops. For EfficientNet-Lite the gray-to-RGB copy is folded into
+    the stem convolution (its kernel summed over the three identical input channels): the
+    summed kernel quantizes far better than three large per-channel kernels that cancel.
+    """
+    spec = get_backbone(backbone_name)
+    trained = model.get_layer("backbone")
+    size = trained.input_shape[1]
+    if spec.source == "kimm":
+        gray = _kimm_constructor(backbone_name)(
+            input_shape=(size, size, 1), include_top=False, include_preprocessing=False, weights=None
+        )
+        for target, source in zip(gray.weights, trained.weights):
+            value = source.numpy()
+            target.assign(value.sum(axis=2, keepdims=True) if target.shape != value.shape else value)
+        backbone = keras.Model(gray.input, gray.output, name="backbone")
+    else:
+        backbone = None
+    names = [layer.name for layer in model.layers]
+    head = [model.get_layer(name) for name in names[names.index("backbone") + 1:]]
+
+    def network(x):
+        x = model.get_layer("resize")(x)
+        x = backbone(x) if backbone else trained(model.get_layer("to_rgb")([x, x, x]))
+        for layer in head:
+            x = layer(x)
+        return x
+
+    face = keras.Input(model.input_shape[1:], batch_size=1, name="face")  # static shapes for the Edge TPU
+    if not flip_average:
+        return keras.Model(face, network(face), name=model.name)
+    both = keras.layers.Average(name="flip_average")([network(face), network(horizontal_flip(face, FACE_SIZE))])
+    return keras.Model(face, both, name=model.name)
+
+
 def load_model(path):
     """Load a trained ``model.keras`` without its optimizer."""
     if not os.path.exists(path):
@@ -124,7 +173,11 @@ def load_model(path):
         raise EdgeferError(f"{path}: not a Keras model ({exc})".splitlines()[0]) from None
 
 
-def predict(model, images, batch_size=256):
-    """Class probabilities for uint8 faces of shape (N, 48, 48)."""
-    x = images[..., None].astype(np.float32)
-    return model.predict(x, batch_size=batch_size, verbose=0)
+def predict(model, images, batch_size=256, flip_average=False):
+    """Class probabilities for uint8 faces of shape (N, 48, 48); with ``flip_average`` the mean
+    of the predictions on the faces and on their mirror images."""
+    probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    if flip_average:
+        mirrored = np.ascontiguousarray(images[:, :, ::-1])
+        probs = (probs + model.predict(mirrored[..., None].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
+    return probs

@@ -1,4 +1,5 @@
-"""Metadata carried inside a ``.tflite`` file: labels, input size and normalisation.
+"""Metadata carried inside a ``.tflite`` file: labels, input size and normalisation
+(the model's input is ``(pixel - mean) / scale``; the runtime applies it).
 
 The metadata travel as a zip archive appended to the flatbuffer (the way TFLite's metadata
 tooling packs associated files): TFLite interpreters ignore the trailing bytes, and Python's

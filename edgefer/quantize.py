@@ -13,10 +13,10 @@ from edgefer.calibration import calibration_images, read_manifest
 from edgefer.datasets import load_dataset
 from edgefer.errors import EdgeferError
 from edgefer.files import read_json, write_bytes, write_json, write_text
-from edgefer.model import load_model, predict
+from edgefer.model import export_model, load_model, predict
 from edgefer.model_metadata import with_metadata
 from edgefer.op_report import format_op_report, op_report
-from edgefer.runtime import Classifier
+from edgefer.runtime import Classifier, normalise
 
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
@@ -35,8 +35,9 @@ def resolve_run(model_path):
     return keras_path, read_json(config_path)
 
 
-def convert(model, mode, calibration=None, io_type="int8"):
-    """TFLite bytes for ``model`` in one quantization ``mode``."""
+def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
+    """TFLite bytes for ``model`` in one quantization ``mode``; int8 calibrates on the uint8
+    ``calibration`` faces, normalised as the model expects."""
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if mode == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -46,7 +47,7 @@ def convert(model, mode, calibration=None, io_type="int8"):
     elif mode == "int8":
         def representative():
             for face in calibration:
-                yield [face[None, :, :, None].astype(np.float32)]
+                yield [normalise(face, normalisation)[None, :, :, None]]
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
@@ -69,7 +70,9 @@ def model_metadata(config, mode, io_type, manifest_header, manifest_path):
         "backbone": config["backbone"],
         "image_size": config["image_size"],
         "normalisation": config["normalisation"],
-        "preprocessing": config["preprocessing"],
+        "preprocessing": f"grayscale face crop resized to {config['face_size']}x{config['face_size']}, values 0-255, "
+        "normalised as (x - mean) / scale before the model; the model resizes to "
+        f"{config['image_size']}x{config['image_size']} and copies to 3 channels",
         "mode": mode,
         "io": io_type if mode == "int8" else "float32",
         "dataset": config["dataset"]["name"],
@@ -79,9 +82,10 @@ def model_metadata(config, mode, io_type, manifest_header, manifest_path):
     return metadata
 
 
-def check_float_twin(model, tflite_path, faces):
+def check_float_twin(model, tflite_path, faces, flip_average=False):
     """Max |prob difference| between the Keras model and its float32 TFLite file."""
-    difference = float(np.abs(predict(model, faces) - Classifier(tflite_path).predict(faces)).max())
+    expected = predict(model, faces, flip_average=flip_average)
+    difference = float(np.abs(expected - Classifier(tflite_path).predict(faces)).max())
     if difference >= FLOAT_TOLERANCE:
         raise EdgeferError(f"{tflite_path}: float32 file differs from the Keras model by {difference:.2e} "
                            f"(limit {FLOAT_TOLERANCE:g})")
@@ -102,7 +106,7 @@ def run_edgetpu_compiler(tflite_path, out_dir):
 
 
 def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int8", edgetpu=False, name=None,
-             echo=print):
+             flip_average=False, echo=print):
     """Write ``<name>_<mode>.tflite`` for each mode into ``out_dir``; returns {mode: path}."""
     keras_path, config = resolve_run(model_path)
     modes = list(modes)
@@ -115,15 +119,16 @@ def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int
         raise EdgeferError(f"{data}: labels {dataset.labels} do not match the model's {config['labels']}")
     calibration = calibration_images(dataset, ids, manifest_path)
     model = load_model(keras_path)
+    export = export_model(model, config["backbone"], flip_average)
     name = name or os.path.basename(os.path.dirname(os.path.abspath(keras_path)))
     os.makedirs(out_dir, exist_ok=True)
 
     written = {}
     for mode in modes:
         echo(f"converting {mode} ...")
-        tflite = convert(model, mode, calibration, io_type)
+        tflite = convert(export, mode, calibration, io_type, config["normalisation"])
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
-        metadata = model_metadata(config, mode, io_type, manifest_header, manifest_path)
+        metadata = {**model_metadata(config, mode, io_type, manifest_header, manifest_path), "flip_average": flip_average}
         write_bytes(path, with_metadata(tflite, metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)
@@ -134,6 +139,6 @@ def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int
                 echo(run_edgetpu_compiler(path, out_dir))
         written[mode] = path
     if "float32" in written:
-        difference = check_float_twin(model, written["float32"], dataset.split("val").images[:100])
+        difference = check_float_twin(model, written["float32"], dataset.split("val").images[:100], flip_average)
         echo(f"float32 file matches the Keras model: max |dprob| = {difference:.1e} on 100 val images")
     return written

@@ -53,11 +53,17 @@ def make_interpreter(model_path, delegate=None, threads=None):
     return interpreter, runtime + ("+edgetpu" if delegates else "")
 
 
+def normalise(faces, normalisation):
+    """Pixels in [0, 255] -> the model's input values, ``(x - mean) / scale``."""
+    return (np.asarray(faces, dtype=np.float32) - normalisation["mean"]) / normalisation["scale"]
+
+
 class Classifier:
     """A TFLite emotion model: 48x48 grayscale faces in, class probabilities out.
 
-    Input quantization and output dequantization use the model's own parameters; labels and
-    input size come from the metadata inside the file.
+    Faces are normalised as the metadata inside the file says, then quantized with the model's
+    own input parameters; outputs are dequantized the same way. Labels and input size come
+    from the metadata too.
     """
 
     def __init__(self, model_path, delegate=None, threads=None):
@@ -66,6 +72,7 @@ class Classifier:
         self.metadata = read_metadata(model_path)
         self.labels = self.metadata["labels"]
         self.face_size = int(self.metadata["face_size"])
+        self.normalisation = self.metadata.get("normalisation", {"mean": 0.0, "scale": 1.0})
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         expected = (self.face_size, self.face_size, 1)
@@ -75,7 +82,7 @@ class Classifier:
             raise EdgeferError(f"{model_path}: {self.output['shape'][-1]} outputs but {len(self.labels)} labels")
 
     def _quantize(self, faces):
-        x = faces.astype(np.float32)[..., None]
+        x = normalise(faces, self.normalisation)[..., None]
         dtype = self.input["dtype"]
         if dtype == np.float32:
             return x

@@ -73,13 +73,13 @@ def kaggle_folders(tmp_path):
 
 @pytest.fixture(scope="session")
 def mini_fer2013(tmp_path_factory, real_fer2013):
-    """A small real FER2013 in Kaggle's layout: 800 train, 150 PublicTest, 300 PrivateTest images
+    """A small real FER2013 in Kaggle's layout: 1500 train, 150 PublicTest, 300 PrivateTest images
     (class-stratified, links to the real files)."""
     from edgefer.datasets import load_dataset, stratified_indices
 
     root = str(tmp_path_factory.mktemp("mini") / "fer2013")
     dataset = load_dataset(real_fer2013)
-    for split, n, folder in (("train", 800, "train"), ("val", 150, "test"), ("test", 300, "test")):
+    for split, n, folder in (("train", 1500, "train"), ("val", 150, "test"), ("test", 300, "test")):
         part = dataset.splits[split]
         for i in stratified_indices(part.labels, n, seed=1):
             label = dataset.labels[part.labels[i]]
@@ -94,7 +94,7 @@ def mini_fer2013(tmp_path_factory, real_fer2013):
 def tiny_run(tmp_path_factory, mini_fer2013):
     """A short real training run (EfficientNet-Lite0, ImageNet weights) on mini FER2013."""
     run_dir = str(tmp_path_factory.mktemp("runs") / "tiny")
-    result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "3", "--batch-size", "32",
+    result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "4", "--batch-size", "32",
                      "--image-size", "64", "--seed", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
@@ -102,10 +102,10 @@ def tiny_run(tmp_path_factory, mini_fer2013):
 
 @pytest.fixture(scope="session")
 def tiny_tflite(tmp_path_factory, tiny_run, mini_fer2013):
-    """float32 and int8 TFLite files of ``tiny_run``, calibrated on 64 training images."""
+    """float32 and int8 TFLite files of ``tiny_run``, calibrated on 128 training images."""
     out = str(tmp_path_factory.mktemp("tflite"))
     manifest = os.path.join(out, "calibration.txt")
-    assert edgefer("calibrate", mini_fer2013, "--out", manifest, "--size", "64").returncode == 0
+    assert edgefer("calibrate", mini_fer2013, "--out", manifest, "--size", "128").returncode == 0
     result = edgefer("quantize", tiny_run, "--data", mini_fer2013, "--calibration", manifest, "--out", out,
                      "--modes", "float32,int8", "--name", "tiny")
     assert result.returncode == 0, result.stderr[-3000:]

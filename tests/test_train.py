@@ -24,7 +24,7 @@ def test_training_writes_every_file_and_lowers_the_loss(tiny_run):
     for name in RUN_FILES:
         assert os.path.getsize(os.path.join(tiny_run, name)) > 0, name
     history = read_history(tiny_run)
-    assert [int(r["epoch"]) for r in history] == [1, 2, 3]
+    assert [int(r["epoch"]) for r in history] == [1, 2, 3, 4]
     assert float(history[-1]["loss"]) < float(history[0]["loss"])
     metrics = json.load(open(os.path.join(tiny_run, "metrics.json")))
     assert metrics["split"] == "val" and metrics["n"] == 150
@@ -34,7 +34,7 @@ def test_training_writes_every_file_and_lowers_the_loss(tiny_run):
     config = json.load(open(os.path.join(tiny_run, "config.json")))
     assert config["labels"][3] == "happy" and config["image_size"] == 64
     assert config["normalisation"] == {"input_range": [0, 255], "mean": 127.0, "scale": 128.0}
-    assert config["dataset"]["split_sizes"] == {"train": 800, "val": 150}
+    assert config["dataset"]["split_sizes"] == {"train": 1500, "val": 150}
 
 
 def test_evaluate_reproduces_the_validation_metrics(tiny_run, mini_fer2013, tmp_path):

@@ -1,0 +1,138 @@
+"""The device side: runtime, faces, tracker and `edgefer run` on real files, without TensorFlow."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_one_line_error, edgefer
+from edgefer.bundled import bundled_models, default_model_path
+from edgefer.faces import FaceDetector, crop_face
+from edgefer.sources import SAMPLE_IMAGE
+from edgefer.tracking import FaceTracker, iou
+
+BLOCK_TENSORFLOW = """
+import sys
+class RefuseTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow.") or name == "keras":
+            raise ImportError("tensorflow is blocked in this test")
+sys.meta_path.insert(0, RefuseTensorFlow())
+from edgefer.cli import main
+try:
+    main()
+finally:
+    assert "tensorflow" not in sys.modules
+"""
+
+
+def edgefer_without_tensorflow(*args):
+    return subprocess.run([sys.executable, "-c", BLOCK_TENSORFLOW, *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=600)
+
+
+def face_video(path, pattern):
+    """An MJPG video from the sample photo (a real face): 'F' frames show it shifted a little,
+    '.' frames are blank grey."""
+    photo = cv2.imread(SAMPLE_IMAGE)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (photo.shape[1], photo.shape[0]))
+    for i, kind in enumerate(pattern):
+        if kind == "F":
+            frame = cv2.warpAffine(photo, np.float32([[1, 0, 2 * i], [0, 1, i]]), (photo.shape[1], photo.shape[0]),
+                                   borderMode=cv2.BORDER_REPLICATE)
+        else:
+            frame = np.full_like(photo, 128)
+        writer.write(frame)
+    writer.release()
+    return str(path)
+
+
+def test_default_model_is_bundled_with_its_metadata():
+    models = bundled_models()
+    assert [m["name"] for m in models if m["default"]] == ["fer2013-lite0"]
+    assert models[0]["labels"] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert os.path.exists(default_model_path())
+
+
+def test_sample_runs_with_tensorflow_blocked():
+    result = edgefer_without_tensorflow("run", "--source", "sample", "--json", "--no-display", "--max-frames", "5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["frame"] for line in lines] == [0, 1, 2, 3, 4]
+    for line in lines:
+        assert len(line["faces"]) == 1
+        face = line["faces"][0]
+        assert set(face) >= {"box", "emotion", "score", "scores"}
+        assert abs(sum(face["scores"].values()) - 1.0) < 0.02
+        assert face["emotion"] == max(face["scores"], key=face["scores"].get)
+    assert "summary:" in result.stderr
+
+
+def test_bench_runs_with_tensorflow_blocked():
+    result = edgefer_without_tensorflow("bench", "--runs", "20", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert 0 < report["classifier_ms"]["p50"] <= report["classifier_ms"]["p95"] <= report["classifier_ms"]["p99"]
+    assert report["pipeline_ms"]["p50"] > 0 and report["faces_per_second"] > 0
+    assert report["runtime"] == "ai_edge_litert"
+
+
+def test_run_over_a_video_finds_the_face_in_face_frames(tmp_path):
+    pattern = "FFFF...FFFF"
+    video = face_video(tmp_path / "clip.avi", pattern)
+    out = tmp_path / "annotated.avi"
+    result = edgefer("run", "--source", video, "--json", "--no-display", "--output", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(pattern)
+    assert [len(line["faces"]) for line in lines] == [1 if k == "F" else 0 for k in pattern]
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == len(pattern)
+    # the tracker keeps one id for the face across consecutive frames
+    assert len({line["faces"][0]["id"] for line in lines[:4]}) == 1
+
+
+def test_nothing_is_written_without_output(tmp_path):
+    video = face_video(tmp_path / "clip.avi", "FF")
+    before = set(os.listdir(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "edgefer", "run", "--source", video, "--json", "--no-display"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert set(os.listdir(tmp_path)) == before
+
+
+def test_detector_and_crop_on_a_real_photo():
+    photo = cv2.imread(SAMPLE_IMAGE)
+    boxes = FaceDetector().detect(photo)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert 90 < x + w / 2 < 160 and 40 < y + h / 2 < 110  # the astronaut's face, upper middle
+    crop = crop_face(photo, boxes[0], 48)
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    assert crop_face(photo, [-10, -10, 40, 40], 48).shape == (48, 48)  # partly outside the frame
+
+
+def test_tracker_keeps_ids_and_smooths():
+    tracker = FaceTracker(window=3)
+    a, b = [10, 10, 50, 50], [200, 10, 50, 50]
+    first = tracker.update([a, b], [[1.0, 0.0], [0.0, 1.0]])
+    second = tracker.update([[b[0] + 4, 12, 50, 50], [a[0] + 3, 11, 50, 50]], [[0.0, 1.0], [0.0, 1.0]])
+    assert [t for t, _ in first] == [0, 1]
+    assert [t for t, _ in second] == [1, 0]  # matched by overlap, not by order
+    smoothed_a = second[1][1]
+    assert smoothed_a[0] == pytest.approx(0.5) and smoothed_a[1] == pytest.approx(0.5)  # alpha = 2 / (3 + 1)
+    assert iou(a, a) == 1.0 and iou(a, b) == 0.0
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--model", "/nonexistent.tflite"), "model file not found"),
+    (("--model", __file__), "not a TFLite model"),
+    (("--camera", "7"), "camera 7 could not be opened"),
+    (("--source", "/nowhere/*.mp4"), "no such file, folder or matching files"),
+    (("--device", "toaster"), "unknown device profile 'toaster'"),
+])
+def test_run_bad_input_gives_one_line_error(args, fragment):
+    assert_one_line_error(edgefer_without_tensorflow("run", "--no-display", "--max-frames", "1", *args), fragment)

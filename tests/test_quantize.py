@@ -1,0 +1,113 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from conftest import assert_one_line_error, edgefer  # noqa: E402
+from edgefer.calibration import read_manifest  # noqa: E402
+from edgefer.datasets import load_dataset  # noqa: E402
+from edgefer.model_metadata import read_metadata, with_metadata  # noqa: E402
+from edgefer.runtime import Classifier  # noqa: E402
+
+PARITY_KEYS = ("accuracy_float", "accuracy_quant", "drop_pp", "agreement", "n", "split", "per_class")
+
+
+def test_manifest_holds_only_training_images(mini_fer2013, tiny_tflite):
+    header, ids = read_manifest(tiny_tflite["manifest"])
+    assert header == {"dataset": "fer2013", "split": "train", "strategy": "stratified", "size": "128", "seed": "0"}
+    assert len(ids) == 128 and all(i.startswith("Training_") for i in ids)
+    dataset = load_dataset(mini_fer2013)
+    held_out = set(dataset.splits["val"].ids) | set(dataset.splits["test"].ids)
+    assert not held_out & set(ids)
+
+
+def test_manifest_with_a_test_image_is_refused(mini_fer2013, tiny_run, tmp_path):
+    test_id = load_dataset(mini_fer2013, ("test",)).splits["test"].ids[0]
+    manifest = tmp_path / "leaky.txt"
+    manifest.write_text(f"# split: train\nTraining_x\n{test_id}\n")
+    result = edgefer("quantize", tiny_run, "--data", mini_fer2013, "--calibration", str(manifest), "--out", str(tmp_path))
+    assert_one_line_error(result, "cannot calibrate")
+
+
+def test_empty_manifest_is_refused(mini_fer2013, tiny_run, tmp_path):
+    manifest = tmp_path / "empty.txt"
+    manifest.write_text("# edgefer calibration manifest\n# split: train\n")
+    result = edgefer("quantize", tiny_run, "--data", mini_fer2013, "--calibration", str(manifest), "--out", str(tmp_path))
+    assert_one_line_error(result, "lists no images")
+
+
+def test_int8_agrees_with_its_float_twin_on_real_test_images(tiny_tflite, mini_fer2013):
+    test = load_dataset(mini_fer2013, ("test",)).splits["test"]
+    float_model, int8_model = Classifier(tiny_tflite["float32"]), Classifier(tiny_tflite["int8"])
+    assert int8_model.input["dtype"] == np.int8 and int8_model.output["dtype"] == np.int8
+    agreement = (float_model.predict(test.images).argmax(1) == int8_model.predict(test.images).argmax(1)).mean()
+    assert agreement >= 0.95, agreement
+
+
+def test_metadata_round_trips(tiny_tflite, tiny_run):
+    config = json.load(open(os.path.join(tiny_run, "config.json")))
+    for mode in ("float32", "int8"):
+        metadata = read_metadata(tiny_tflite[mode])
+        assert metadata["labels"] == config["labels"]
+        assert metadata["face_size"] == 48 and metadata["image_size"] == 64
+        assert metadata["normalisation"] == config["normalisation"]
+        assert metadata["mode"] == mode
+    assert read_metadata(tiny_tflite["int8"])["calibration"]["size"] == "128"
+
+
+def test_int8_op_report_is_all_integer(tiny_tflite):
+    report = json.load(open(os.path.join(tiny_tflite["dir"], "tiny_int8.ops.json")))
+    assert report["all_integer"] and report["first_cpu_op"] is None
+    assert report["types"]["CONV_2D"]["count"] > 10
+
+
+def test_parity_report_and_gate(tiny_tflite, mini_fer2013, tmp_path):
+    out = tmp_path / "parity"
+    result = edgefer("parity", tiny_tflite["float32"], tiny_tflite["int8"], "--data", mini_fer2013,
+                     "--split", "test", "--out", str(out), "--max-drop", "100")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.load(open(out / "report.json"))
+    for key in PARITY_KEYS:
+        assert key in report
+    assert report["n"] == 300 and report["split"] == "test"
+    lo, hi = report["drop_pp_ci95"]
+    assert lo <= report["drop_pp"] <= hi
+    for name in ("report.md", "confusion_float.png", "confusion_quant.png", "disagreements.png"):
+        assert (out / name).stat().st_size > 0
+    strict = edgefer("parity", tiny_tflite["float32"], tiny_tflite["int8"], "--data", mini_fer2013,
+                     "--out", str(tmp_path / "strict"), "--max-drop", "-1", "--limit", "100")
+    assert strict.returncode == 1
+
+
+def test_parity_fails_a_model_calibrated_on_blank_images(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    from edgefer.quantize import convert
+    from edgefer.model import load_model
+
+    blank = np.zeros((16, 48, 48), np.uint8)
+    broken = tmp_path / "broken_int8.tflite"
+    broken.write_bytes(with_metadata(convert(load_model(os.path.join(tiny_run, "model.keras")), "int8", blank),
+                                     read_metadata(tiny_tflite["int8"])))
+    result = edgefer("parity", tiny_tflite["float32"], str(broken), "--data", mini_fer2013, "--out", str(tmp_path / "p"))
+    assert result.returncode == 1, result.stdout + result.stderr[-2000:]
+    assert json.load(open(tmp_path / "p" / "report.json"))["drop_pp"] > 1.0
+
+
+def test_parity_bad_inputs(tiny_tflite, mini_fer2013, tmp_path):
+    not_tflite = tmp_path / "notes.tflite"
+    not_tflite.write_text("not a model")
+    other_labels = tmp_path / "other_int8.tflite"
+    metadata = {**read_metadata(tiny_tflite["int8"]), "labels": ["a", "b", "c", "d", "e", "f", "g"]}
+    with open(tiny_tflite["int8"], "rb") as f:
+        flatbuffer = f.read()
+    other_labels.write_bytes(with_metadata(flatbuffer, metadata))  # a second archive: the last one wins
+    cases = [
+        (str(tmp_path / "missing.tflite"), "model file not found"),
+        (str(not_tflite), "not a TFLite model"),
+        (str(other_labels), "differ from"),
+    ]
+    for quant, fragment in cases:
+        result = edgefer("parity", tiny_tflite["float32"], quant, "--data", mini_fer2013, "--out", str(tmp_path / "p"))
+        assert_one_line_error(result, fragment)
