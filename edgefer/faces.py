@@ -33,7 +33,7 @@ def cascade_path():
 class FaceDetector:
     """Finds faces in a BGR or grayscale frame; returns [x, y, w, h] boxes, largest first."""
 
-    def __init__(self, min_size=40, scale_factor=1.1, min_neighbors=5):
+    def __init__(self, min_size=40, scale_factor=1.1, min_neighbors=6):
         self.cascade = cv2.CascadeClassifier(cascade_path())
         self.min_size, self.scale_factor, self.min_neighbors = int(min_size), scale_factor, min_neighbors
 
