@@ -80,7 +80,6 @@ def data_inspect(path, out_dir, as_json, ferplus_mode):
 @click.option("--limit", default=0, type=int, help="Train on a stratified subset of N training images.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--strategy", default="auto", show_default=True, type=click.Choice(["auto", "multiworker"]))
 @click.option("--ferplus-mode", type=click.Choice(["majority", "probability"]), default="majority", show_default=True)
 @friendly_errors
 def train(data_path, run_dir, resume, **options):

@@ -24,7 +24,7 @@ from edgefer.evaluate import write_metrics
 from edgefer.files import read_json, write_json, write_text
 from edgefer.model import build_classifier, load_model, predict
 from edgefer.plots import curves_png
-from edgefer.strategy import choose_strategy, is_chief
+from edgefer.strategy import choose_strategy
 
 
 @dataclass
@@ -44,7 +44,6 @@ class TrainConfig:
     augment: bool = True
     limit: int = 0
     seed: int = 0
-    strategy: str = "auto"
     ferplus_mode: str = "majority"
 
 
@@ -130,8 +129,6 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
-        if not is_chief():
-            return
         _write_history(self._path("history.csv"), self.rows)
         curves_png(_history_columns(self.rows), self._path("curves.png"), self.title)
         val = float((logs or {}).get("val_accuracy", -1))
@@ -187,10 +184,9 @@ def train(cfg, run_dir, resume=False):
         "class_weights": dict(zip(labels, np.round(weights, 4).tolist())),
         "train": asdict(cfg),
     }
-    if is_chief():
-        write_json(os.path.join(run_dir, "config.json"), config)
+    write_json(os.path.join(run_dir, "config.json"), config)
 
-    strategy = choose_strategy(cfg.strategy)
+    strategy = choose_strategy()
     with strategy.scope():
         if resume:
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state

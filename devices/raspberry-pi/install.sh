@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install edgefer's device side on Raspberry Pi OS Bookworm (64-bit, aarch64): no TensorFlow.
+# Usage: bash devices/raspberry-pi/install.sh [--service]
+#   --service  also install and start the systemd unit that runs edgefer headless on camera 0.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+venv="${EDGEFER_VENV:-/opt/edgefer}"
+
+sudo apt-get update
+# picamera2 and libcamera come from Raspberry Pi OS; OpenCV from PyPI (its wheels carry the face cascades).
+sudo apt-get install -y python3-venv python3-pip python3-picamera2 libatlas-base-dev
+
+# --system-site-packages lets the venv see the distribution's picamera2.
+sudo python3 -m venv --system-site-packages "$venv"
+sudo "$venv/bin/pip" install --upgrade pip
+sudo "$venv/bin/pip" install "$repo[device]"
+sudo ln -sf "$venv/bin/edgefer" /usr/local/bin/edgefer
+
+edgefer run --source sample --json --no-display --max-frames 3
+edgefer bench --device raspberry-pi-5 --runs 50
+
+if [ "${1:-}" = "--service" ]; then
+  sudo install -m 644 "$here/edgefer.service" /etc/systemd/system/edgefer.service
+  sudo systemctl daemon-reload
+  sudo systemctl enable --now edgefer.service
+  echo "edgefer runs headless; follow it with: journalctl -u edgefer -f"
+fi
