@@ -96,6 +96,15 @@ def markdown(report):
     return "\n".join(lines)
 
 
+def write_predictions(path, part, labels, probs_float, probs_quant):
+    """One row per image: id, true label, both predictions and the quantized probabilities."""
+    lines = [",".join(["id", "true", "float", "quant"] + [f"p_quant_{label}" for label in labels])]
+    for i, image_id in enumerate(part.ids):
+        lines.append(",".join([image_id, labels[part.labels[i]], labels[probs_float[i].argmax()],
+                               labels[probs_quant[i].argmax()]] + [f"{p:.6f}" for p in probs_quant[i]]))
+    write_text(path, "\n".join(lines) + "\n")
+
+
 def parity(float_path, quant_path, data, split="test", limit=0, max_drop=1.0, out_dir="parity", threads=None):
     """Compare the two models on ``split`` of ``data``; writes the report files into ``out_dir``
     and returns the report dict (``passed`` is False when the drop exceeds ``max_drop``)."""
@@ -130,6 +139,7 @@ def parity(float_path, quant_path, data, split="test", limit=0, max_drop=1.0, ou
     captions = [f"true {labels[part.labels[i]]}\nf:{labels[probs_f[i].argmax()]} q:{labels[probs_q[i].argmax()]}" for i in disagree]
     image_grid_png(part.images[disagree], captions, os.path.join(out_dir, "disagreements.png"),
                    f"{len(disagree)} of {int((probs_f.argmax(1) != probs_q.argmax(1)).sum())} images where the models disagree")
+    write_predictions(os.path.join(out_dir, "predictions.csv"), part, labels, probs_f, probs_q)
     write_json(os.path.join(out_dir, "report.json"), report)
     write_text(os.path.join(out_dir, "report.md"), markdown(report))
     return report

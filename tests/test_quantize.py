@@ -75,6 +75,10 @@ def test_parity_report_and_gate(tiny_tflite, mini_fer2013, tmp_path):
     assert report["n"] == 300 and report["split"] == "test"
     lo, hi = report["drop_pp_ci95"]
     assert lo <= report["drop_pp"] <= hi
+    predictions = (out / "predictions.csv").read_text().splitlines()
+    assert len(predictions) == 301 and predictions[0].startswith("id,true,float,quant,p_quant_angry")
+    agreed = sum(row.split(",")[2] == row.split(",")[3] for row in predictions[1:])
+    assert agreed / 300 == pytest.approx(report["agreement"])
     for name in ("report.md", "confusion_float.png", "confusion_quant.png", "disagreements.png"):
         assert (out / name).stat().st_size > 0
     strict = edgefer("parity", tiny_tflite["float32"], tiny_tflite["int8"], "--data", mini_fer2013,
