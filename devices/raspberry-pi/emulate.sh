@@ -10,8 +10,9 @@
 #      choice, `edgefer[tflite-runtime]`; the edgefer code path is the same;
 #   3. inside it, via qemu-aarch64-static -L ROOT: `edgefer parity` of the shipped models on
 #      500 FER2013 PrivateTest images, and `edgefer run --source sample --json --max-frames 10`;
-#   4. the same two commands on x86-64, and one final line comparing them. Exit 0 when the
-#      int8 predictions agree image for image and the run's JSON lines are identical.
+#   4. the same two commands on x86-64 (same interpreter and NumPy), and one final line
+#      comparing them. Exit 0 when the int8 labels agree on at least 99% of the images with a
+#      mean |dp| of at most 0.005, and every frame of the run has the same boxes and emotions.
 #
 # Usage: bash devices/raspberry-pi/emulate.sh      (needs root for apt; about 10 minutes)
 # Settings: EDGEFER_DATA (folder holding fer2013/, default ~/.cache/edgefer-data),
@@ -88,25 +89,32 @@ for side in arm64 x86; do
 done
 
 python3 - "$out" <<'EOF'
+# Tolerance: int8 kernels are not bit-exact across CPU architectures (their float steps, such
+# as softmax, mean and resize, round differently where ARM fuses multiply-adds), so we ask that
+# arm64 and x86 give the same label on at least 99% of images and differ by a mean |dp| of at
+# most 0.005: well under the int8-vs-float drift that parity itself accepts (mean |dp| 0.0085).
 import csv, json, sys
 out = sys.argv[1]
 reports = {side: json.load(open(f"{out}/parity-{side}/report.json")) for side in ("arm64", "x86")}
 rows = {side: list(csv.DictReader(open(f"{out}/parity-{side}/predictions.csv"))) for side in ("arm64", "x86")}
-same_top1 = sum(a["quant"] == b["quant"] for a, b in zip(rows["arm64"], rows["x86"]))
-max_dp = max(abs(float(a[k]) - float(b[k])) for a, b in zip(rows["arm64"], rows["x86"]) for k in a if k.startswith("p_quant_"))
-def frames(side):
-    lines = [json.loads(l) for l in open(f"{out}/run-{side}.jsonl")]
-    for line in lines:
-        line.pop("time")
-    return lines
-arm_frames, x86_frames = frames("arm64"), frames("x86")
-identical = sum(a == b for a, b in zip(arm_frames, x86_frames))
 n = len(rows["x86"])
-print(f"int8 top-1 identical on {same_top1}/{n} images, max |dp| between arm64 and x86 {max_dp:.6f}; "
-      f"arm64 runtime {reports['arm64']['runtime']}, latency {reports['arm64']['latency_ms_quant']:.1f} ms/face under emulation")
+same_top1 = sum(a["quant"] == b["quant"] for a, b in zip(rows["arm64"], rows["x86"]))
+dps = [abs(float(a[k]) - float(b[k])) for a, b in zip(rows["arm64"], rows["x86"]) for k in a if k.startswith("p_quant_")]
+mean_dp, max_dp = sum(dps) / len(dps), max(dps)
+def frames(side):
+    return [json.loads(line) for line in open(f"{out}/run-{side}.jsonl")]
+def same_frame(a, b):
+    return [(f["box"], f["emotion"]) for f in a["faces"]] == [(f["box"], f["emotion"]) for f in b["faces"]]
+arm_frames, x86_frames = frames("arm64"), frames("x86")
+identical = sum(same_frame(a, b) for a, b in zip(arm_frames, x86_frames))
+score_dp = max([abs(fa["score"] - fb["score"]) for a, b in zip(arm_frames, x86_frames)
+                for fa, fb in zip(a["faces"], b["faces"])] or [0.0])
+print(f"int8 labels identical on {same_top1}/{n} images; arm64 vs x86 probabilities: mean |dp| {mean_dp:.4f}, "
+      f"max |dp| {max_dp:.4f}; run: max score difference {score_dp:.4f}; arm64 latency "
+      f"{reports['arm64']['latency_ms_quant']:.0f} ms/face under emulation ({reports['arm64']['runtime']})")
 print(f"arm64 parity: accuracy_quant={reports['arm64']['accuracy_quant']:.4f} agreement={reports['arm64']['agreement']:.4f} "
       f"x86: accuracy_quant={reports['x86']['accuracy_quant']:.4f} agreement={reports['x86']['agreement']:.4f}; "
-      f"run: {identical}/{len(x86_frames)} frames identical")
-ok = same_top1 == n and identical == len(x86_frames) == len(arm_frames) and len(x86_frames) > 0
+      f"run: {identical}/{len(x86_frames)} frames identical (same boxes and emotions)")
+ok = same_top1 >= 0.99 * n and mean_dp <= 0.005 and len(x86_frames) == len(arm_frames) > 0 and identical == len(x86_frames)
 sys.exit(0 if ok else 1)
 EOF
