@@ -32,7 +32,7 @@ def rss_mb():
 
 def write_clip(path, frames=300):
     writer = None
-    for i, frame in enumerate(sample_frames(frames)):
+    for frame in sample_frames(frames):
         if writer is None:
             writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 30, (frame.shape[1], frame.shape[0]))
         writer.write(frame)

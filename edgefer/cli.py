@@ -231,7 +231,7 @@ def _device_settings(device, model, threads):
 
 @main.command()
 @click.option("--camera", default=None, help="Camera index (0, 1, ...) or 'picamera2'.")
-@click.option("--source", default=None, help="Image or video file, folder, glob, or 'sample' (the default without --camera).")
+@click.option("--source", default=None, help="Image or video file, folder, glob, or 'sample' (the default without --camera or --device).")
 @click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
 @click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
 @click.option("--threads", default=None, type=int, help="Interpreter threads [profile or runtime default].")
@@ -260,8 +260,8 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
     from edgefer.sources import open_source
 
     model_path, delegate, threads, profile = _device_settings(device, model_path, threads)
-    if camera is None and source is None and profile and profile["camera"] and not as_json and output is None:
-        source = "sample"
+    if camera is None and source is None and profile:
+        camera = profile["camera"]
     classifier = Classifier(model_path, delegate=delegate, threads=threads)
     pipeline = EmotionPipeline(classifier, min_face=min_face or (profile or {}).get("min_face", 40),
                                margin=margin, smooth=smooth)

@@ -72,7 +72,7 @@ class FaceDataset:
         }
 
 
-def to_face(image, path="image"):
+def to_face(image):
     """Any decoded image (gray, BGR or BGRA) -> 48x48 grayscale uint8."""
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
@@ -88,7 +88,7 @@ def read_face(path):
         raise EdgeferError(f"{path}: not a readable image")
     if image.dtype != np.uint8:
         image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
-    return to_face(image, path)
+    return to_face(image)
 
 
 def read_faces(paths, desc="reading images"):

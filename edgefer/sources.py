@@ -31,7 +31,7 @@ def sample_frames(count=SAMPLE_FRAMES):
         yield cv2.warpAffine(photo, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
 
-def _video_frames(capture, name):
+def _video_frames(capture):
     while True:
         ok, frame = capture.read()
         if not ok:
@@ -45,7 +45,7 @@ def _file_frames(path):
         capture = cv2.VideoCapture(path)
         if not capture.isOpened():
             raise EdgeferError(f"{path}: cannot be opened as a video")
-        yield from _video_frames(capture, path)
+        yield from _video_frames(capture)
         return
     frame = cv2.imread(path)
     if frame is None:
