@@ -212,6 +212,6 @@ def train(cfg, run_dir, resume=False):
     best = load_model(os.path.join(run_dir, "model.keras"))
     probs = predict(best, val_split.images)
     source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}
-    metrics = write_metrics(probs, val_split.labels, labels, run_dir, source, f"{cfg.backbone}")
+    metrics = write_metrics(probs, val_split.labels, labels, run_dir, source, cfg.backbone)
     print(json.dumps({k: metrics[k] for k in ("split", "n", "accuracy", "macro_f1")}))
     return metrics

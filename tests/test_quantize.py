@@ -93,9 +93,10 @@ def test_parity_report_and_gate(tiny_tflite, mini_fer2013, tmp_path):
     assert agreed / 300 == pytest.approx(report["agreement"])
     for name in ("report.md", "confusion_float.png", "confusion_quant.png", "disagreements.png"):
         assert (out / name).stat().st_size > 0
+    # the gate: a limit just under the measured drop fails, on the same images
     strict = edgefer("parity", tiny_tflite["float32"], tiny_tflite["int8"], "--data", mini_fer2013,
-                     "--out", str(tmp_path / "strict"), "--max-drop", "-1", "--limit", "100")
-    assert strict.returncode == 1
+                     "--out", str(tmp_path / "strict"), "--max-drop", f"{report['drop_pp'] - 0.5:.2f}")
+    assert strict.returncode == 1, strict.stdout
 
 
 def test_parity_fails_a_model_calibrated_on_blank_images(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
