@@ -53,10 +53,10 @@ def _file_frames(path):
     yield frame
 
 
-def camera_frames(index, retries=3, retry_delay=1.0, open_camera=cv2.VideoCapture):
+def camera_frames(index, retries=3, retry_delay=1.0):
     """Frames from camera ``index``; a failed read is retried ``retries`` times before the
     stream ends with an error naming the camera."""
-    capture = open_camera(index)
+    capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         raise EdgeferError(f"camera {index} could not be opened (is it connected, and free?)")
     failures = 0
@@ -72,7 +72,7 @@ def camera_frames(index, retries=3, retry_delay=1.0, open_camera=cv2.VideoCaptur
                 raise EdgeferError(f"camera {index} stopped sending frames after {retries} retries")
             time.sleep(retry_delay)
             capture.release()
-            capture = open_camera(index)
+            capture = cv2.VideoCapture(index)
     finally:
         capture.release()
 
