@@ -16,6 +16,8 @@ def draw_faces(frame, faces, fps=None):
         bar_x, bar_y = x + w + 6, y
         if bar_x + 110 > frame.shape[1]:
             bar_x = max(0, x - 116)
+        panel_bottom = bar_y + 12 * len(face["scores"]) + 2
+        cv2.rectangle(frame, (bar_x - 3, bar_y - 3), (bar_x + 112, panel_bottom), (40, 40, 40), -1)
         for i, (label, p) in enumerate(face["scores"].items()):
             top = bar_y + i * 12
             cv2.rectangle(frame, (bar_x, top), (bar_x + int(50 * p), top + 9), _GREEN, -1)
