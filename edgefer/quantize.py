@@ -60,7 +60,7 @@ def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
         return converter.convert()
 
 
-def model_metadata(config, mode, io_type, manifest_header, manifest_path):
+def model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_average=False):
     """What the device needs to know, stored inside each .tflite file."""
     metadata = {
         "labels": config["labels"],
@@ -76,6 +76,7 @@ def model_metadata(config, mode, io_type, manifest_header, manifest_path):
         "mode": mode,
         "io": io_type if mode == "int8" else "float32",
         "dataset": config["dataset"]["name"],
+        "flip_average": flip_average,
     }
     if mode == "int8":
         metadata["calibration"] = {"manifest": os.path.basename(manifest_path), **manifest_header}
@@ -128,7 +129,7 @@ def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int
         echo(f"converting {mode} ...")
         tflite = convert(export, mode, calibration, io_type, config["normalisation"])
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
-        metadata = {**model_metadata(config, mode, io_type, manifest_header, manifest_path), "flip_average": flip_average}
+        metadata = model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_average)
         write_bytes(path, with_metadata(tflite, metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)
