@@ -135,10 +135,11 @@ def parity(float_path, quant_path, data, split="test", limit=0, max_drop=1.0, ou
     for kind in ("float", "quant"):
         confusion_png(report[kind]["confusion"], labels, os.path.join(out_dir, f"confusion_{kind}.png"),
                       f"{kind} model on {dataset.name} {split} (n={report['n']}, acc={report[f'accuracy_{kind}']:.3f})")
-    disagree = np.flatnonzero(probs_f.argmax(1) != probs_q.argmax(1))[:32]
+    all_disagreeing = np.flatnonzero(probs_f.argmax(1) != probs_q.argmax(1))
+    disagree = all_disagreeing[:32]
     captions = [f"true {labels[part.labels[i]]}\nf:{labels[probs_f[i].argmax()]} q:{labels[probs_q[i].argmax()]}" for i in disagree]
     image_grid_png(part.images[disagree], captions, os.path.join(out_dir, "disagreements.png"),
-                   f"{len(disagree)} of {int((probs_f.argmax(1) != probs_q.argmax(1)).sum())} images where the models disagree")
+                   f"{len(disagree)} of {len(all_disagreeing)} images where the models disagree")
     write_predictions(os.path.join(out_dir, "predictions.csv"), part, labels, probs_f, probs_q)
     write_json(os.path.join(out_dir, "report.json"), report)
     write_text(os.path.join(out_dir, "report.md"), markdown(report))
