@@ -98,6 +98,31 @@ def train(data_path, run_dir, resume, **options):
 
 
 @main.command()
+@click.argument("source_run", metavar="RUN", type=click.Path())
+@click.option("--out", "run_dir", required=True, type=click.Path(), help="New run folder to write.")
+@click.option("--epochs", default=2, show_default=True, type=int)
+@click.option("--lr", default=2e-5, show_default=True, type=float, help="Starting learning rate (cosine decay).")
+@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int)
+@friendly_errors
+def qat(source_run, run_dir, epochs, lr, batch_size, seed):
+    """Quantization-aware fine-tuning: continue a trained run while it sees int8 rounding.
+
+    Trains on the run's own data and loss; the new run folder holds a float model.keras that
+    `edgefer quantize` turns into an int8 file closer to its float twin.
+
+    \b
+    Example:
+      edgefer qat runs/lite0 --out runs/lite0-qat --epochs 2
+    """
+    _quiet_tensorflow()
+    from edgefer.qat import finetune
+
+    metrics = finetune(source_run, run_dir, epochs, lr, batch_size, seed)
+    click.echo(json.dumps({k: metrics[k] for k in ("dataset", "split", "n", "accuracy", "macro_f1")}))
+
+
+@main.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path())
 @click.argument("data_path", metavar="DATA", type=click.Path())
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
@@ -161,8 +186,10 @@ def calibrate(data_path, out_path, size, strategy, seed):
 @click.option("--name", default=None, help="File name stem [the run folder's name].")
 @click.option("--edgetpu", is_flag=True, help="Also run edgetpu_compiler on the int8 file, if installed.")
 @click.option("--flip-average", is_flag=True, help="Build the mean over the face and its mirror image into the model (2x the compute).")
+@click.option("--snap-weights", is_flag=True,
+              help="Round the kernels to their int8 values first: float32 and int8 files then share their weights.")
 @friendly_errors
-def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edgetpu, flip_average):
+def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edgetpu, flip_average, snap_weights):
     """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
 
     Every file carries its labels, input size and normalisation inside it. The int8 file is
@@ -178,7 +205,7 @@ def quantize(model_path, data_path, manifest, out_dir, modes, io_type, name, edg
     from edgefer.quantize import quantize as run_quantize
 
     run_quantize(model_path, data_path, manifest, out_dir, [m.strip() for m in modes.split(",") if m.strip()],
-                 io_type, edgetpu, name, flip_average, echo=lambda line: click.echo(line, err=True))
+                 io_type, edgetpu, name, flip_average, snap_weights, echo=lambda line: click.echo(line, err=True))
 
 
 @main.command()

@@ -13,6 +13,7 @@ from edgefer.calibration import calibration_images, read_manifest
 from edgefer.datasets import load_dataset
 from edgefer.errors import EdgeferError
 from edgefer.files import read_json, write_bytes, write_json, write_text
+from edgefer.int8_grid import snap_to_int8_grid
 from edgefer.model import export_model, load_model, predict
 from edgefer.model_metadata import with_metadata
 from edgefer.op_report import format_op_report, op_report
@@ -60,7 +61,7 @@ def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
         return converter.convert()
 
 
-def model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_average=False):
+def model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_average=False, snap_weights=False):
     """What the device needs to know, stored inside each .tflite file."""
     metadata = {
         "labels": config["labels"],
@@ -77,6 +78,7 @@ def model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_a
         "io": io_type if mode == "int8" else "float32",
         "dataset": config["dataset"]["name"],
         "flip_average": flip_average,
+        "weights_on_int8_grid": snap_weights,
     }
     if mode == "int8":
         metadata["calibration"] = {"manifest": os.path.basename(manifest_path), **manifest_header}
@@ -107,8 +109,11 @@ def run_edgetpu_compiler(tflite_path, out_dir):
 
 
 def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int8", edgetpu=False, name=None,
-             flip_average=False, echo=print):
-    """Write ``<name>_<mode>.tflite`` for each mode into ``out_dir``; returns {mode: path}."""
+             flip_average=False, snap_weights=False, echo=print):
+    """Write ``<name>_<mode>.tflite`` for each mode into ``out_dir``; returns {mode: path}.
+
+    With ``snap_weights`` every file is made from the model with its kernels rounded to the
+    int8 grid (``edgefer.int8_grid``), so float32 and int8 files hold the same weights."""
     keras_path, config = resolve_run(model_path)
     modes = list(modes)
     for mode in modes:
@@ -120,6 +125,8 @@ def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int
         raise EdgeferError(f"{data}: labels {dataset.labels} do not match the model's {config['labels']}")
     calibration = calibration_images(dataset, ids, manifest_path)
     model = load_model(keras_path)
+    if snap_weights:
+        snap_to_int8_grid(model)
     export = export_model(model, config["backbone"], flip_average)
     name = name or os.path.basename(os.path.dirname(os.path.abspath(keras_path)))
     os.makedirs(out_dir, exist_ok=True)
@@ -129,7 +136,8 @@ def quantize(model_path, data, manifest_path, out_dir, modes=MODES, io_type="int
         echo(f"converting {mode} ...")
         tflite = convert(export, mode, calibration, io_type, config["normalisation"])
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
-        metadata = model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_average)
+        metadata = model_metadata(config, mode, io_type, manifest_header, manifest_path, flip_average,
+                                  snap_weights)
         write_bytes(path, with_metadata(tflite, metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)

@@ -46,6 +46,11 @@ class TrainConfig:
     seed: int = 0
     ferplus_mode: str = "majority"
 
+    @classmethod
+    def from_saved(cls, saved):
+        """The config of a saved run, leaving out settings this version no longer has."""
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
 
 @keras.saving.register_keras_serializable("edgefer")
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
@@ -105,7 +110,7 @@ def _history_rows(path):
         return list(csv.DictReader(f))
 
 
-def _write_history(path, rows):
+def write_history(path, rows):
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -113,7 +118,7 @@ def _write_history(path, rows):
     write_text(path, out.getvalue())
 
 
-def _history_columns(rows):
+def history_columns(rows):
     return {k: [float(r[k]) for r in rows] for k in rows[0] if k != "epoch"}
 
 
@@ -129,8 +134,8 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
-        _write_history(self._path("history.csv"), self.rows)
-        curves_png(_history_columns(self.rows), self._path("curves.png"), self.title)
+        write_history(self._path("history.csv"), self.rows)
+        curves_png(history_columns(self.rows), self._path("curves.png"), self.title)
         val = float((logs or {}).get("val_accuracy", -1))
         if val > self.best:
             self.best = val
@@ -157,7 +162,7 @@ def _prepare_run(cfg, run_dir, resume):
 def train(cfg, run_dir, resume=False):
     """Train (or resume) a run in ``run_dir``; returns the validation metrics dict."""
     train_args, state = _prepare_run(cfg, run_dir, resume)
-    cfg = TrainConfig(**train_args)
+    cfg = TrainConfig.from_saved(train_args)
     spec = get_backbone(cfg.backbone)
     size = cfg.image_size or spec.image_size
     keras.utils.set_random_seed(cfg.seed)
