@@ -1,7 +1,7 @@
 """Measure the int8 accuracy drop and agreement against calibration size and strategy.
 
 Usage: python benchmarks/calibration_study.py RUN_DIR DATA [--sizes 32,128,512,2048] [--split val]
-        [--flip-average] [--out docs/calibration-study.json]
+        [--flip-average] [--snap-weights] [--out docs/calibration-study.json]
 
 For each (strategy, size) it writes a manifest, quantizes the run to int8 and runs parity on
 the named split against the float32 file. Calibration choices are compared on the validation
@@ -26,18 +26,19 @@ def main():
     parser.add_argument("--strategies", default="random,stratified")
     parser.add_argument("--split", default="val")
     parser.add_argument("--flip-average", action="store_true")
+    parser.add_argument("--snap-weights", action="store_true")
     parser.add_argument("--out", default="calibration-study.json")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="edgefer-calibration-")
     quantize(args.run_dir, args.data, _manifest(args, work, "stratified", 32), work, ["float32"], name="study",
-             flip_average=args.flip_average, echo=lambda line: None)
+             flip_average=args.flip_average, snap_weights=args.snap_weights, echo=lambda line: None)
     rows = []
     for strategy in args.strategies.split(","):
         for size in [int(s) for s in args.sizes.split(",")]:
             manifest = _manifest(args, work, strategy, size)
             paths = quantize(args.run_dir, args.data, manifest, work, ["int8"], name="study",
-                             flip_average=args.flip_average, echo=lambda line: None)
+                             flip_average=args.flip_average, snap_weights=args.snap_weights, echo=lambda line: None)
             report = parity(os.path.join(work, "study_float32.tflite"), paths["int8"], args.data, args.split,
                             out_dir=os.path.join(work, f"parity-{strategy}-{size}"), max_drop=100)
             row = {"strategy": strategy, "size": size, "split": args.split, "n": report["n"],
@@ -47,7 +48,8 @@ def main():
             rows.append(row)
             print(json.dumps(row), flush=True)
     with open(args.out, "w") as f:
-        json.dump({"run": os.path.abspath(args.run_dir), "flip_average": args.flip_average, "rows": rows}, f, indent=2)
+        json.dump({"run": os.path.abspath(args.run_dir), "flip_average": args.flip_average,
+                   "snap_weights": args.snap_weights, "rows": rows}, f, indent=2)
     print("| strategy | size | int8 acc | drop (pp) | 95% CI | agreement | mean abs dp |")
     print("|---|---:|---:|---:|---|---:|---:|")
     for r in rows:

@@ -26,7 +26,7 @@ def test_quantization_aware_model_predicts_like_the_int8_file(tiny_run, tiny_tfl
     int8_probs = Classifier(tiny_tflite["int8"]).predict(test.images)
     float_gap = np.abs(predict(model, test.images) - int8_probs).mean()
     qat_gap = np.abs(predict(qat_model, test.images) - int8_probs).mean()
-    assert qat_gap < 0.7 * float_gap, (qat_gap, float_gap)
+    assert qat_gap < 0.85 * float_gap, (qat_gap, float_gap)
 
 
 def test_qat_writes_a_run_that_quantizes(tiny_run, tiny_tflite, mini_fer2013, tmp_path):

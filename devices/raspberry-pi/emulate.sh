@@ -50,7 +50,7 @@ arm_python() { PYTHONPATH="$site" qemu-aarch64-static -L "$root" "$root/usr/bin/
 say "$(arm_python -c 'import platform, sys; print(platform.machine(), sys.version.split()[0])')"
 
 # 3. edgefer[tflite-runtime] from aarch64 wheels (pure-Python edgefer wheel built here)
-if [ ! -f "$site/.edgefer-installed" ] || [ "$repo/pyproject.toml" -nt "$site/.edgefer-installed" ]; then
+if [ ! -f "$site/.edgefer-installed" ] || [ -n "$(find "$repo/pyproject.toml" "$repo/edgefer" -newer "$site/.edgefer-installed" -print -quit)" ]; then
   say "installing edgefer[tflite-runtime] for aarch64 into $site"
   rm -rf "$site" "$cache/wheel"
   python3 -m pip wheel --quiet --no-deps -w "$cache/wheel" "$repo"
