@@ -108,12 +108,15 @@ def train(data_path, run_dir, resume, **options):
 def qat(source_run, run_dir, epochs, lr, batch_size, seed):
     """Quantization-aware fine-tuning: continue a trained run while it sees int8 rounding.
 
-    Trains on the run's own data and loss; the new run folder holds a float model.keras that
-    `edgefer quantize` turns into an int8 file closer to its float twin.
+    Trains on the run's own data and loss (EfficientNet-Lite runs); the new run folder holds
+    the float model.keras of the epoch with the best rounded validation accuracy, ready for
+    `edgefer quantize` (best with --snap-weights).
 
     \b
     Example:
       edgefer qat runs/lite0 --out runs/lite0-qat --epochs 2
+      edgefer quantize runs/lite0-qat --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/ --snap-weights
     """
     _quiet_tensorflow()
     from edgefer.qat import finetune

@@ -7,7 +7,8 @@ each activation, each projection, each residual add, the pooled and dense output
 to 256 steps over a range tracked as a moving average of batch minima and maxima. Gradients
 pass straight through the rounding. Batch normalisation stays frozen, as the converter folds
 its statistics into the kernels. After fine-tuning, the float model holds the adapted weights
-and is quantized as usual.
+and is quantized as usual. The rounding follows EfficientNet-Lite's graph (convolution, batch
+normalisation, ReLU6), so other backbones are refused.
 """
 
 import os
@@ -17,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from edgefer.backbones import get_backbone
 from edgefer.datasets import load_dataset, stratified_indices
 from edgefer.errors import EdgeferError
 from edgefer.evaluate import write_metrics
@@ -157,6 +159,9 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
     """Fine-tune the trained run ``source_run`` with int8 rounding into the new run ``run_dir``
     (same data, labels and loss); returns the float model's validation metrics."""
     keras_path, config = resolve_run(source_run)
+    if get_backbone(config["backbone"]).source != "kimm":
+        raise EdgeferError(f"{source_run}: int8-aware fine-tuning models EfficientNet-Lite backbones only, "
+                           f"not {config['backbone']}")
     if os.path.exists(os.path.join(run_dir, "model.keras")):
         raise EdgeferError(f"{run_dir}: already holds a model; choose another --out")
     cfg = TrainConfig.from_saved(config["train"])

@@ -48,3 +48,9 @@ def test_qat_writes_a_run_that_quantizes(tiny_run, tiny_tflite, mini_fer2013, tm
 
 def test_qat_of_a_folder_without_a_model_fails_cleanly(tmp_path):
     assert_one_line_error(edgefer("qat", str(tmp_path), "--out", str(tmp_path / "out")), "model file not found")
+
+
+def test_qat_refuses_a_backbone_it_does_not_model(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"")
+    (tmp_path / "config.json").write_text(json.dumps({"backbone": "efficientnet-b2", "labels": [], "train": {}}))
+    assert_one_line_error(edgefer("qat", str(tmp_path), "--out", str(tmp_path / "out")), "EfficientNet-Lite")
