@@ -36,9 +36,9 @@ def resolve_run(model_path):
     return keras_path, read_json(config_path)
 
 
-def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
-    """TFLite bytes for ``model`` in one quantization ``mode``; int8 calibrates on the uint8
-    ``calibration`` faces, normalised as the model expects."""
+def converter_for(model, mode, calibration=None, io_type="int8", normalisation=None):
+    """A TFLite converter for ``model`` set up for one quantization ``mode``; int8 calibrates on
+    the uint8 ``calibration`` faces, normalised as the model expects."""
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if mode == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -57,6 +57,12 @@ def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
         converter.inference_output_type = IO_TYPES[io_type]
     elif mode != "float32":
         raise EdgeferError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    return converter
+
+
+def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
+    """TFLite bytes for ``model`` in one quantization ``mode`` (see ``converter_for``)."""
+    converter = converter_for(model, mode, calibration, io_type, normalisation)
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its SavedModel signature
         return converter.convert()
 
