@@ -11,8 +11,9 @@
 #   3. inside it, via qemu-aarch64-static -L ROOT: `edgefer parity` of the shipped models on
 #      500 FER2013 PrivateTest images, and `edgefer run --source sample --json --max-frames 10`;
 #   4. the same two commands on x86-64 (same interpreter and NumPy), and one final line
-#      comparing them. Exit 0 when the int8 labels agree on at least 99% of the images with a
-#      mean |dp| of at most 0.005, and every frame of the run has the same boxes and emotions.
+#      comparing them. Exit 0 when arm64 and x86 int8 results differ less than int8 differs
+#      from float32 on the same images (fewer changed labels, smaller mean |dp|), and every
+#      frame of the run has the same boxes and emotions.
 #
 # Usage: bash devices/raspberry-pi/emulate.sh      (needs root for apt; about 10 minutes)
 # Settings: EDGEFER_DATA (folder holding fer2013/, default ~/.cache/edgefer-data),
@@ -89,10 +90,11 @@ for side in arm64 x86; do
 done
 
 python3 - "$out" <<'EOF'
-# Tolerance: int8 kernels are not bit-exact across CPU architectures (their float steps, such
-# as softmax, mean and resize, round differently where ARM fuses multiply-adds), so we ask that
-# arm64 and x86 give the same label on at least 99% of images and differ by a mean |dp| of at
-# most 0.005: well under the int8-vs-float drift that parity itself accepts (mean |dp| 0.0085).
+# Tolerance: int8 kernels are not bit-exact across CPU architectures (their requantization
+# and float steps such as softmax, mean and resize round differently on ARM), so near-ties can
+# change label. We ask that moving from x86 to arm64 changes less than quantization itself does
+# on the same images: fewer labels changed than int8 changes against float32 on x86, and a
+# smaller mean |dp| than int8 against float32 on x86.
 import csv, json, sys
 out = sys.argv[1]
 reports = {side: json.load(open(f"{out}/parity-{side}/report.json")) for side in ("arm64", "x86")}
@@ -109,12 +111,15 @@ arm_frames, x86_frames = frames("arm64"), frames("x86")
 identical = sum(same_frame(a, b) for a, b in zip(arm_frames, x86_frames))
 score_dp = max([abs(fa["score"] - fb["score"]) for a, b in zip(arm_frames, x86_frames)
                 for fa, fb in zip(a["faces"], b["faces"])] or [0.0])
-print(f"int8 labels identical on {same_top1}/{n} images; arm64 vs x86 probabilities: mean |dp| {mean_dp:.4f}, "
+drift_labels = round((1 - reports["x86"]["agreement"]) * n)  # labels int8 changes against float32 on x86
+drift_dp = reports["x86"]["mean_abs_dprob"]
+print(f"int8 labels identical on {same_top1}/{n} images (float32 vs int8 on x86: {n - drift_labels}/{n}); "
+      f"arm64 vs x86 probabilities: mean |dp| {mean_dp:.4f} (float32 vs int8: {drift_dp:.4f}), "
       f"max |dp| {max_dp:.4f}; run: max score difference {score_dp:.4f}; arm64 latency "
       f"{reports['arm64']['latency_ms_quant']:.0f} ms/face under emulation ({reports['arm64']['runtime']})")
 print(f"arm64 parity: accuracy_quant={reports['arm64']['accuracy_quant']:.4f} agreement={reports['arm64']['agreement']:.4f} "
       f"x86: accuracy_quant={reports['x86']['accuracy_quant']:.4f} agreement={reports['x86']['agreement']:.4f}; "
       f"run: {identical}/{len(x86_frames)} frames identical (same boxes and emotions)")
-ok = same_top1 >= 0.99 * n and mean_dp <= 0.005 and len(x86_frames) == len(arm_frames) > 0 and identical == len(x86_frames)
+ok = n - same_top1 < drift_labels and mean_dp < drift_dp and len(x86_frames) == len(arm_frames) > 0 and identical == len(x86_frames)
 sys.exit(0 if ok else 1)
 EOF
