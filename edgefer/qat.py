@@ -19,21 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from edgefer.backbones import get_backbone
-from edgefer.datasets import load_dataset, stratified_indices
+from edgefer.datasets import stratified_indices
 from edgefer.errors import EdgeferError
 from edgefer.evaluate import write_metrics
 from edgefer.files import write_json
 from edgefer.int8_grid import STEM, fake_quant_kernel
 from edgefer.model import load_model, predict
-from edgefer.plots import curves_png
 from edgefer.quantize import resolve_run
-from edgefer.train import (
-    TrainConfig,
-    class_weight_vector,
-    history_columns,
-    make_dataset,
-    write_history,
-)
+from edgefer.train import EpochRecord, TrainConfig, make_dataset, training_splits
 
 
 class ActivationQuantizer(keras.layers.Layer):
@@ -128,27 +121,6 @@ def quantization_aware(model):
     return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call, recursive=True)
 
 
-class SaveFloatModel(keras.callbacks.Callback):
-    """After each epoch: history.csv, curves.png, and the float model as model.keras when the
-    quantization-aware validation accuracy is the best so far."""
-
-    def __init__(self, float_model, run_dir, title):
-        super().__init__()
-        self.float_model, self.run_dir, self.title = float_model, run_dir, title
-        self.rows, self.best = [], -1.0
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
-        write_history(os.path.join(self.run_dir, "history.csv"), self.rows)
-        curves_png(history_columns(self.rows), os.path.join(self.run_dir, "curves.png"), self.title)
-        val = float((logs or {}).get("val_accuracy", -1))
-        if val > self.best:
-            self.best = val
-            tmp = os.path.join(self.run_dir, "model.keras.tmp.keras")
-            self.float_model.save(tmp)
-            os.replace(tmp, os.path.join(self.run_dir, "model.keras"))
-
-
 def set_ranges(qat_model, images, batch_size=64):
     """Start every tracked range from the model's activations on ``images`` (uint8 faces)."""
     for start in range(0, len(images), batch_size):
@@ -166,14 +138,10 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
         raise EdgeferError(f"{run_dir}: already holds a model; choose another --out")
     cfg = TrainConfig.from_saved(config["train"])
     keras.utils.set_random_seed(seed)
-    dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
-    train_split, val_split = dataset.split("train"), dataset.split("val")
-    if cfg.limit:
-        train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    dataset, train_split, val_split, weights = training_splits(cfg)
     labels = dataset.labels
     if labels != config["labels"]:
         raise EdgeferError(f"{cfg.data}: labels {labels} do not match the model's {config['labels']}")
-    weights = class_weight_vector(train_split.labels, len(labels), cfg.class_weights)
     steps = int(np.ceil(len(train_split) / batch_size))
 
     os.makedirs(run_dir, exist_ok=True)
@@ -193,8 +161,9 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
     train_ds = make_dataset(train_split, len(labels), weights, batch_size, True, seed, cfg.augment)
     val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, seed)
     title = f"int8-aware fine-tuning of {config['backbone']} on {dataset.name}"
-    qat_model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                  callbacks=[SaveFloatModel(model, run_dir, title)], verbose=1 if sys.stderr.isatty() else 2)
+    record = EpochRecord(run_dir, [], -1.0, title, kept=model)  # keeps the float model, not the rounding one
+    qat_model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[record],
+                  verbose=1 if sys.stderr.isatty() else 2)
 
     best = load_model(os.path.join(run_dir, "model.keras"))
     source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}

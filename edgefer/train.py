@@ -122,15 +122,20 @@ def history_columns(rows):
     return {k: [float(r[k]) for r in rows] for k in rows[0] if k != "epoch"}
 
 
-class RunCheckpoint(keras.callbacks.Callback):
-    """After each epoch: history.csv, curves.png, checkpoint.keras, best model.keras, state.json."""
+class EpochRecord(keras.callbacks.Callback):
+    """After each epoch: history.csv, curves.png, and ``kept`` (the trained model unless given)
+    as model.keras when its validation accuracy is the best so far."""
 
-    def __init__(self, run_dir, rows, best, title):
+    def __init__(self, run_dir, rows, best, title, kept=None):
         super().__init__()
-        self.run_dir, self.rows, self.best, self.title = run_dir, rows, best, title
+        self.run_dir, self.rows, self.best, self.title, self.kept = run_dir, rows, best, title, kept
 
     def _path(self, name):
         return os.path.join(self.run_dir, name)
+
+    def _save(self, model, name):
+        model.save(self._path(f"{name}.tmp.keras"))
+        os.replace(self._path(f"{name}.tmp.keras"), self._path(name))
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
@@ -139,11 +144,26 @@ class RunCheckpoint(keras.callbacks.Callback):
         val = float((logs or {}).get("val_accuracy", -1))
         if val > self.best:
             self.best = val
-            self.model.save(self._path("model.keras.tmp.keras"))
-            os.replace(self._path("model.keras.tmp.keras"), self._path("model.keras"))
-        self.model.save(self._path("checkpoint.keras.tmp.keras"))
-        os.replace(self._path("checkpoint.keras.tmp.keras"), self._path("checkpoint.keras"))
+            self._save(self.kept or self.model, "model.keras")
+
+
+class RunCheckpoint(EpochRecord):
+    """EpochRecord plus checkpoint.keras (with optimizer state) and state.json for --resume."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self._save(self.model, "checkpoint.keras")
         write_json(self._path("state.json"), {"epochs_done": epoch + 1, "best_val_accuracy": self.best})
+
+
+def training_splits(cfg):
+    """(dataset, train split, val split, per-class loss weights) for a run's config."""
+    dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
+    train_split, val_split = dataset.split("train"), dataset.split("val")
+    if cfg.limit:
+        train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
+    return dataset, train_split, val_split, weights
 
 
 def _prepare_run(cfg, run_dir, resume):
@@ -167,12 +187,8 @@ def train(cfg, run_dir, resume=False):
     size = cfg.image_size or spec.image_size
     keras.utils.set_random_seed(cfg.seed)
 
-    dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
-    train_split, val_split = dataset.split("train"), dataset.split("val")
-    if cfg.limit:
-        train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    dataset, train_split, val_split, weights = training_splits(cfg)
     labels = dataset.labels
-    weights = class_weight_vector(train_split.labels, len(labels), cfg.class_weights)
     steps = int(np.ceil(len(train_split) / cfg.batch_size))
 
     config = {
