@@ -42,6 +42,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: str = "balanced"
     augment: bool = True
+    geometric: bool = False  # detector-like crop errors instead of the paper's random crop
+    erase: float = 0.0  # probability of random erasing
     limit: int = 0
     seed: int = 0
     ferplus_mode: str = "majority"
@@ -80,9 +82,15 @@ def class_weight_vector(labels, n_classes, mode):
 
 
 def augment(image):
-    """Random crop (reflect-pad 4, crop back to 48), horizontal flip, brightness/contrast jitter."""
+    """The paper's augmentation: random crop (reflect-pad 4, crop back to 48), horizontal flip,
+    brightness/contrast jitter."""
     padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
     image = tf.image.random_crop(padded, [FACE_SIZE, FACE_SIZE, 1])
+    return flip_and_jitter(image)
+
+
+def flip_and_jitter(image):
+    """Random horizontal flip, brightness and contrast in [0.8, 1.2]."""
     image = tf.image.random_flip_left_right(image)
     image = image * tf.random.uniform([], 0.8, 1.2)
     mean = tf.reduce_mean(image)
@@ -90,7 +98,40 @@ def augment(image):
     return tf.clip_by_value(image, 0.0, 255.0)
 
 
-def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True):
+def detector_jitter(image, scale=0.15, shift=0.10, degrees=15.0):
+    """Move the face as a detector's crop errors would: zoom by 1 +- ``scale``, shift by up to
+    ``shift`` of the side, rotate by up to ``degrees``; borders are reflected."""
+    side = float(FACE_SIZE)
+    zoom = tf.random.uniform([], 1 - scale, 1 + scale)
+    angle = tf.random.uniform([], -degrees, degrees) * np.pi / 180
+    tx, ty = tf.unstack(tf.random.uniform([2], -shift, shift) * side)
+    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
+    centre = (side - 1) / 2
+    # output pixel -> input pixel: inverse rotation and zoom about the centre, after the shift
+    ox, oy = centre + tx, centre + ty
+    transform = tf.stack([cos, sin, centre - cos * ox - sin * oy,
+                          -sin, cos, centre + sin * ox - cos * oy, 0.0, 0.0])
+    moved = tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None], transforms=transform[None], output_shape=[FACE_SIZE, FACE_SIZE],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+    return flip_and_jitter(moved[0])
+
+
+def random_erase(image, p):
+    """With probability ``p``, fill one rectangle (2-20% of the face, aspect 1:3 to 3:1) with noise."""
+    area = tf.random.uniform([], 0.02, 0.2) * FACE_SIZE * FACE_SIZE
+    aspect = tf.exp(tf.random.uniform([], np.log(1 / 3), np.log(3)))
+    h = tf.cast(tf.clip_by_value(tf.sqrt(area * aspect), 1, FACE_SIZE), tf.int32)
+    w = tf.cast(tf.clip_by_value(tf.sqrt(area / aspect), 1, FACE_SIZE), tf.int32)
+    top = tf.random.uniform([], 0, FACE_SIZE - h + 1, tf.int32)
+    left = tf.random.uniform([], 0, FACE_SIZE - w + 1, tf.int32)
+    rows, cols = tf.range(FACE_SIZE)[:, None], tf.range(FACE_SIZE)[None, :]
+    box = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
+    box = box[..., None] & (tf.random.uniform([]) < p)
+    return tf.where(box, tf.random.uniform(tf.shape(image), 0, 255), image)
+
+
+def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True, geometric=False, erase=0.0):
     """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight)."""
     targets = split.soft if split.soft is not None else np.eye(n_classes, dtype=np.float32)[split.labels]
     sample_weights = weights[split.labels].astype(np.float32)
@@ -99,7 +140,10 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augmented:
-        ds = ds.map(lambda x, y, w: (augment(x), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+        move = detector_jitter if geometric else augment
+        ds = ds.map(lambda x, y, w: (move(x), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and erase:
+        ds = ds.map(lambda x, y, w: (random_erase(x, erase), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -221,7 +265,8 @@ def train(cfg, run_dir, resume=False):
                 metrics=["accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")],
             )
 
-    train_ds = make_dataset(train_split, len(labels), weights, cfg.batch_size, True, cfg.seed, cfg.augment)
+    train_ds = make_dataset(train_split, len(labels), weights, cfg.batch_size, True, cfg.seed, cfg.augment,
+                            cfg.geometric, cfg.erase)
     val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
     rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
     title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
