@@ -12,10 +12,11 @@ import argparse
 import json
 import os
 import tempfile
+from dataclasses import replace
 
-from edgefer.calibration import calibrate
-from edgefer.parity import parity
-from edgefer.quantize import quantize
+from edgefer.convert.quantize import QuantizeOptions, quantize
+from edgefer.data.calibration import calibrate
+from edgefer.evaluation.parity import ParityOptions, parity
 
 
 def main():
@@ -31,16 +32,18 @@ def main():
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="edgefer-calibration-")
-    quantize(args.run_dir, args.data, _manifest(args, work, "stratified", 32), work, ["float32"], name="study",
-             flip_average=args.flip_average, snap_weights=args.snap_weights, echo=lambda line: None)
+    options = QuantizeOptions(modes=("float32",), name="study", flip_average=args.flip_average,
+                              snap_weights=args.snap_weights)
+    quantize(args.run_dir, args.data, _manifest(args, work, "stratified", 32), work, options=options,
+             echo=lambda line: None)
     rows = []
     for strategy in args.strategies.split(","):
         for size in [int(s) for s in args.sizes.split(",")]:
             manifest = _manifest(args, work, strategy, size)
-            paths = quantize(args.run_dir, args.data, manifest, work, ["int8"], name="study",
-                             flip_average=args.flip_average, snap_weights=args.snap_weights, echo=lambda line: None)
-            report = parity(os.path.join(work, "study_float32.tflite"), paths["int8"], args.data, args.split,
-                            out_dir=os.path.join(work, f"parity-{strategy}-{size}"), max_drop=100)
+            paths = quantize(args.run_dir, args.data, manifest, work, options=replace(options, modes=("int8",)),
+                             echo=lambda line: None)
+            report = parity(os.path.join(work, "study_float32.tflite"), paths["int8"], args.data, options=ParityOptions(
+                split=args.split, out_dir=os.path.join(work, f"parity-{strategy}-{size}"), max_drop=100))
             row = {"strategy": strategy, "size": size, "split": args.split, "n": report["n"],
                    "accuracy_float": report["accuracy_float"], "accuracy_quant": report["accuracy_quant"],
                    "drop_pp": report["drop_pp"], "drop_pp_ci95": report["drop_pp_ci95"],

@@ -18,10 +18,10 @@ import time
 import cv2
 import numpy as np
 
-from edgefer.bundled import bundled_models
-from edgefer.datasets import load_dataset
-from edgefer.metrics import classification_metrics
-from edgefer.runtime import Classifier, interpreter_module
+from edgefer.core.metrics import classification_metrics
+from edgefer.data.datasets import load_dataset
+from edgefer.device.bundled import bundled_models
+from edgefer.device.runtime import Classifier, interpreter_module
 
 FER_ORDER = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 

@@ -18,12 +18,12 @@ import math
 
 import tensorflow as tf
 
-from edgefer.calibration import calibration_images, read_manifest
-from edgefer.datasets import load_dataset
-from edgefer.int8_grid import snap_to_int8_grid
-from edgefer.model import export_model, load_model
-from edgefer.quantize import converter_for, resolve_run
-from edgefer.runtime import normalise
+from edgefer.convert.quantize import converter_for, resolve_run
+from edgefer.data.calibration import calibration_images, read_manifest
+from edgefer.data.datasets import load_dataset
+from edgefer.device.runtime import normalise
+from edgefer.training.int8_grid import snap_to_int8_grid
+from edgefer.training.model import export_model, load_model
 
 
 def main():

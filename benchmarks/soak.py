@@ -15,10 +15,10 @@ import time
 
 import cv2
 
-from edgefer.bundled import default_model_path
-from edgefer.pipeline import EmotionPipeline
-from edgefer.runtime import Classifier
-from edgefer.sources import sample_frames
+from edgefer.device.bundled import default_model_path
+from edgefer.device.pipeline import EmotionPipeline
+from edgefer.device.runtime import Classifier
+from edgefer.device.sources import sample_frames
 
 
 def rss_mb():

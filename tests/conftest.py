@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgefer.datasets import FER2013_LABELS
+from edgefer.data.datasets import FER2013_LABELS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATASETS = os.path.join(os.path.dirname(REPO), "shared", "datasets")
@@ -75,7 +75,7 @@ def kaggle_folders(tmp_path):
 def mini_fer2013(tmp_path_factory, real_fer2013):
     """A small real FER2013 in Kaggle's layout: 1500 train, 150 PublicTest, 300 PrivateTest images
     (class-stratified, links to the real files)."""
-    from edgefer.datasets import load_dataset, stratified_indices
+    from edgefer.data.datasets import load_dataset, stratified_indices
 
     root = str(tmp_path_factory.mktemp("mini") / "fer2013")
     dataset = load_dataset(real_fer2013)

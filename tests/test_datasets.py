@@ -5,11 +5,10 @@ import os
 import cv2
 import numpy as np
 import pytest
-
 from conftest import assert_one_line_error, edgefer, make_face
-from edgefer.datasets import (FER2013_CSV_ORDER, FER2013_LABELS, FERPLUS_LABELS, load_dataset,
-                              stratified_indices)
-from edgefer.errors import EdgeferError
+
+from edgefer.core.errors import EdgeferError
+from edgefer.data.datasets import FER2013_CSV_ORDER, FER2013_LABELS, FERPLUS_LABELS, load_dataset, stratified_indices
 
 
 def write_csv(path, rows, header=("emotion", "pixels", "Usage")):

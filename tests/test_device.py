@@ -8,12 +8,12 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import REPO, assert_one_line_error, edgefer
-from edgefer.bundled import bundled_models, default_model_path
-from edgefer.faces import FaceDetector, crop_face
-from edgefer.sources import SAMPLE_IMAGE
-from edgefer.tracking import FaceTracker, iou
+
+from edgefer.device.bundled import bundled_models, default_model_path
+from edgefer.device.faces import FaceDetector, crop_face
+from edgefer.device.sources import SAMPLE_IMAGE
+from edgefer.device.tracking import FaceTracker, iou
 
 BLOCK_TENSORFLOW = """
 import sys

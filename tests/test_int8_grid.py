@@ -6,10 +6,11 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from conftest import edgefer  # noqa: E402
-from edgefer.datasets import load_dataset  # noqa: E402
-from edgefer.int8_grid import fake_quant_kernel, snap_to_int8_grid  # noqa: E402
-from edgefer.model import load_model  # noqa: E402
-from edgefer.runtime import Classifier  # noqa: E402
+
+from edgefer.data.datasets import load_dataset  # noqa: E402
+from edgefer.device.runtime import Classifier  # noqa: E402
+from edgefer.training.int8_grid import fake_quant_kernel, snap_to_int8_grid  # noqa: E402
+from edgefer.training.model import load_model  # noqa: E402
 
 
 def test_kernel_rounding_is_per_channel_int8_and_passes_gradients_straight_through():

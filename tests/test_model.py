@@ -7,9 +7,9 @@ import pytest
 pytest.importorskip("tensorflow")
 import skimage.data  # noqa: E402
 
-from edgefer.model import build_classifier, imagenet_classifier, _pth_path  # noqa: E402
-from edgefer.backbones import get_backbone  # noqa: E402
-from edgefer.pth import load_state_dict  # noqa: E402
+from edgefer.training.backbones import get_backbone  # noqa: E402
+from edgefer.training.model import _pth_path, build_classifier, imagenet_classifier  # noqa: E402
+from edgefer.training.pth import load_state_dict  # noqa: E402
 
 
 def test_pth_reader_returns_the_state_dict_without_torch():

@@ -7,11 +7,12 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from conftest import assert_one_line_error, edgefer  # noqa: E402
-from edgefer.calibration import calibration_images, read_manifest  # noqa: E402
-from edgefer.datasets import load_dataset  # noqa: E402
-from edgefer.model import load_model, predict  # noqa: E402
-from edgefer.qat import quantization_aware, set_ranges  # noqa: E402
-from edgefer.runtime import Classifier  # noqa: E402
+
+from edgefer.data.calibration import calibration_images, read_manifest  # noqa: E402
+from edgefer.data.datasets import load_dataset  # noqa: E402
+from edgefer.device.runtime import Classifier  # noqa: E402
+from edgefer.training.model import load_model, predict  # noqa: E402
+from edgefer.training.qat import quantization_aware, set_ranges  # noqa: E402
 
 
 def test_quantization_aware_model_predicts_like_the_int8_file(tiny_run, tiny_tflite, mini_fer2013):

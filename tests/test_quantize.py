@@ -7,10 +7,11 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import assert_one_line_error, edgefer  # noqa: E402
-from edgefer.calibration import read_manifest  # noqa: E402
-from edgefer.datasets import load_dataset  # noqa: E402
-from edgefer.model_metadata import read_metadata, with_metadata  # noqa: E402
-from edgefer.runtime import Classifier  # noqa: E402
+
+from edgefer.core.metadata import read_metadata, with_metadata  # noqa: E402
+from edgefer.data.calibration import read_manifest  # noqa: E402
+from edgefer.data.datasets import load_dataset  # noqa: E402
+from edgefer.device.runtime import Classifier  # noqa: E402
 
 PARITY_KEYS = ("accuracy_float", "accuracy_quant", "drop_pp", "agreement", "n", "split", "per_class")
 
@@ -41,7 +42,7 @@ def test_empty_manifest_is_refused(mini_fer2013, tiny_run, tmp_path):
 
 def test_int8_agrees_with_its_float_twin_on_real_test_images(mini_fer2013):
     """The shipped int8 file against its float32 twin on 300 real PrivateTest images."""
-    from edgefer.bundled import bundled_models
+    from edgefer.device.bundled import bundled_models
 
     shipped = next(m for m in bundled_models() if m["default"])
     test = load_dataset(mini_fer2013, ("test",)).splits["test"]
@@ -100,8 +101,8 @@ def test_parity_report_and_gate(tiny_tflite, mini_fer2013, tmp_path):
 
 
 def test_parity_fails_a_model_calibrated_on_blank_images(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
-    from edgefer.model import export_model, load_model
-    from edgefer.quantize import convert
+    from edgefer.convert.quantize import convert
+    from edgefer.training.model import export_model, load_model
 
     metadata = read_metadata(tiny_tflite["int8"])
     model = export_model(load_model(os.path.join(tiny_run, "model.keras")), metadata["backbone"])

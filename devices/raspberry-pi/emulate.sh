@@ -75,7 +75,7 @@ arm_edgefer() { arm_python -c "$main" "$@"; }
 host_edgefer() { PYTHONPATH="$x86_site" python3 -S -c "$main" "$@"; }
 
 float_model="$repo/models/fer2013-lite0_float32.tflite"
-int8_model="$(arm_python -c 'from edgefer.bundled import default_model_path; print(default_model_path())')"
+int8_model="$(arm_python -c 'from edgefer.device.bundled import default_model_path; print(default_model_path())')"
 mkdir -p "$out"
 
 # 4. the same commands on both sides

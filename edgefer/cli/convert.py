@@ -1,0 +1,42 @@
+"""``edgefer quantize``: a trained run to TFLite files (TensorFlow, loaded on use)."""
+
+import click
+
+from edgefer.cli.app import friendly_errors, main, quiet_tensorflow
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path())
+@click.option("--data", "data_path", required=True, type=click.Path(), help="The dataset the manifest's ids come from.")
+@click.option("--calibration", "manifest", required=True, type=click.Path(), help="Calibration manifest (edgefer calibrate).")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the .tflite files.")
+@click.option("--modes", default="float32,float16,dynamic,int8", show_default=True, help="Comma-separated.")
+@click.option("--io", "io_type", default="int8", show_default=True, type=click.Choice(["int8", "uint8", "float32"]),
+              help="Input/output type of the int8 model.")
+@click.option("--name", default=None, help="File name stem [the run folder's name].")
+@click.option("--edgetpu", is_flag=True, help="Also run edgetpu_compiler on the int8 file, if installed.")
+@click.option("--flip-average", is_flag=True,
+              help="Build the mean over the face and its mirror image into the model (2x the compute).")
+@click.option("--snap-weights", is_flag=True,
+              help="Round the kernels to their int8 values first: float32 and int8 files then share their weights.")
+@friendly_errors
+def quantize(model_path, data_path, manifest, out_dir, modes, **options):
+    """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
+
+    Every file carries its labels, input size and normalisation inside it. The int8 file is
+    full-integer, calibrated on the manifest's training images; an op report says which ops
+    the Edge TPU could run.
+
+    \b
+    Example:
+      edgefer quantize runs/lite0 --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/
+    """
+    from edgefer.convert.options import QuantizeOptions
+
+    settings = QuantizeOptions(modes=tuple(m.strip() for m in modes.split(",") if m.strip()), **options)
+    quiet_tensorflow()
+    from edgefer.convert.quantize import quantize as run_quantize
+
+    run_quantize(model_path, data_path, manifest, out_dir, options=settings,
+                 echo=lambda line: click.echo(line, err=True))

@@ -1,0 +1,132 @@
+"""Device commands: ``run``, ``bench``, ``models`` and ``devices`` (never TensorFlow)."""
+
+import json
+import os
+
+import click
+
+from edgefer.cli.app import friendly_errors, main
+
+MODEL = click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
+DEVICE = click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
+THREADS = click.option("--threads", default=None, type=click.IntRange(min=1, max=256),
+                       help="Interpreter threads [profile or runtime default].")
+
+
+@main.command()
+@click.option("--camera", default=None, help="Camera index (0, 1, ...) or 'picamera2'.")
+@click.option("--source", default=None,
+              help="Image or video file, folder, glob, or 'sample' (the default without --camera or --device).")
+@MODEL
+@DEVICE
+@THREADS
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per frame.")
+@click.option("--output", default=None, type=click.Path(), help="Write the annotated image or video here.")
+@click.option("--display/--no-display", default=None, help="Show a window [on when a display is available].")
+@click.option("--max-frames", default=0, type=click.IntRange(min=0), help="Stop after N frames (0: until the source ends).")
+@click.option("--smooth", default=5, show_default=True, type=click.IntRange(min=1, max=1000),
+              help="Per-face moving-average span in frames (1 = off).")
+@click.option("--min-face", default=None, type=click.IntRange(min=1), help="Ignore faces smaller than this many pixels [40].")
+@click.option("--margin", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="Grow each face box by this fraction per side.")
+@friendly_errors
+def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, smooth, min_face, margin):
+    """Find every face in view and label its emotion, live.
+
+    Nothing is written to disk unless --output asks. Ctrl-C ends with a summary.
+
+    \b
+    Examples:
+      edgefer run --source sample --json --no-display --max-frames 5
+      edgefer run --camera 0 --device raspberry-pi-5 --no-display --json
+      edgefer run --source clip.mp4 --output annotated.mp4 --no-display
+    """
+    from edgefer.device.live import RunOptions, run_stream
+    from edgefer.device.pipeline import EmotionPipeline
+    from edgefer.device.profiles import device_settings
+    from edgefer.device.runtime import Classifier
+    from edgefer.device.sources import open_source
+
+    settings = device_settings(device, model_path, threads, min_face)
+    if camera is None and source is None:
+        camera = settings.camera
+    classifier = Classifier(settings.model_path, delegate=settings.delegate, threads=settings.threads)
+    pipeline = EmotionPipeline(classifier, min_face=settings.min_face, margin=margin, smooth=smooth)
+    if display is None:
+        display = bool(os.environ.get("DISPLAY")) and not as_json
+    options = RunOptions(as_json=as_json, output=output, display=display, max_frames=max_frames)
+    summary = run_stream(open_source(camera, source), pipeline, options=options)
+    summary.update({"model": os.path.basename(settings.model_path), "runtime": classifier.runtime})
+    click.echo("summary: " + json.dumps(summary), err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@friendly_errors
+def models(as_json):
+    """List the bundled models (int8 file in the package, float32 twin in the repository).
+
+    \b
+    Example:
+      edgefer models --json
+    """
+    from edgefer.device.bundled import bundled_models
+
+    found = bundled_models()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for m in found:
+        click.echo(f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
+                   f"{m['size_mb']} MB, labels {', '.join(m['labels'])}\n  int8: {m['path']}\n  float32: {m['float_path']}"
+                   f"{'' if m['float_available'] else ' (not in this installation)'}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
+def devices(as_json):
+    """List the device profiles for --device.
+
+    \b
+    Example:
+      edgefer devices
+    """
+    from edgefer.device.profiles import list_profiles
+
+    profiles = list_profiles()
+    if as_json:
+        click.echo(json.dumps(profiles, indent=2))
+        return
+    for p in profiles:
+        click.echo(f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} "
+                   f"camera={p['camera']} model={p['model_variant']}  {p['description']}")
+
+
+@main.command()
+@MODEL
+@DEVICE
+@click.option("--runs", default=200, show_default=True, type=click.IntRange(min=1, max=1_000_000),
+              help="Timed runs after 10 warm-up runs.")
+@THREADS
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@friendly_errors
+def bench(model_path, device, runs, threads, as_json):
+    """Time the classifier (p50/p95/p99) and the whole pipeline on a frame with one face.
+
+    \b
+    Example:
+      edgefer bench --threads 2 --json
+    """
+    from edgefer.device.bench import bench as run_bench
+    from edgefer.device.profiles import device_settings
+
+    settings = device_settings(device, model_path, threads)
+    report = run_bench(settings.model_path, settings.delegate, settings.threads, runs)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    c, p = report["classifier_ms"], report["pipeline_ms"]
+    click.echo(f"{os.path.basename(settings.model_path)} ({report['size_mb']} MB) on {report['runtime']}, "
+               f"delegate {report['delegate']}, threads {settings.threads or 'default'}; {report['machine']}\n"
+               f"classifier: p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms, p99 {c['p99']:.2f} ms\n"
+               f"pipeline (1 face): p50 {p['p50']:.2f} ms, p95 {p['p95']:.2f} ms -> {report['faces_per_second']} faces/s")

@@ -1,0 +1,103 @@
+"""Training-host commands: ``train``, ``qat`` and ``evaluate`` (TensorFlow, loaded on use)."""
+
+import json
+
+import click
+
+from edgefer.cli.app import friendly_errors, main, quiet_tensorflow
+from edgefer.cli.data import FERPLUS_MODE
+from edgefer.core.spec import SPLITS
+from edgefer.training.backbones import BACKBONES
+
+POSITIVE = click.FloatRange(min=0, min_open=True)
+SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
+
+
+@main.command()
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--out", "run_dir", required=True, type=click.Path(), help="Run folder to write.")
+@click.option("--backbone", default="efficientnet-lite0", show_default=True, type=click.Choice(list(BACKBONES)))
+@click.option("--weights", default="imagenet", show_default=True, help="imagenet, none, or a weights file (.pth / .weights.h5).")
+@click.option("--image-size", default=0, type=click.IntRange(min=0, max=1024),
+              help="Side the face is resized to inside the model [backbone default: 96].")
+@click.option("--epochs", default=12, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1, max=65536))
+@click.option("--lr", default=1e-3, show_default=True, type=POSITIVE, help="Peak learning rate of the one-cycle schedule.")
+@click.option("--weight-decay", default=1e-4, show_default=True, type=click.FloatRange(min=0),
+              help="AdamW decay; 0 gives plain Adam.")
+@click.option("--label-smoothing", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--class-weights", default="balanced", show_default=True, type=click.Choice(["balanced", "sqrt", "none"]))
+@click.option("--augment/--no-augment", default=True, show_default=True, help="Random crop, flip, brightness/contrast jitter.")
+@click.option("--geometric", is_flag=True,
+              help="Detector-like zoom 15%, shift 10%, rotation 15 degrees instead of the random crop.")
+@click.option("--erase", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Probability of random erasing.")
+@click.option("--limit", default=0, type=click.IntRange(min=0), help="Train on a stratified subset of N training images.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@FERPLUS_MODE
+@friendly_errors
+def train(data_path, run_dir, resume, **options):
+    """Fine-tune the paper's model (backbone + Conv2D/GAP/Dense head) on FER2013 or FER+.
+
+    Validation is the dataset's val split (FER2013 PublicTest); the best epoch is kept.
+
+    \b
+    Example:
+      edgefer train ~/.cache/edgefer-data/fer2013 --out runs/lite0 --epochs 1 --limit 2000
+    """
+    quiet_tensorflow()
+    from edgefer.training.train import TrainConfig
+    from edgefer.training.train import train as run_training
+
+    metrics = run_training(TrainConfig(data=data_path, **options), run_dir, resume=resume)
+    click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
+
+
+@main.command()
+@click.argument("source_run", metavar="RUN", type=click.Path())
+@click.option("--out", "run_dir", required=True, type=click.Path(), help="New run folder to write.")
+@click.option("--epochs", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=2e-5, show_default=True, type=POSITIVE, help="Starting learning rate (cosine decay).")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1, max=65536))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@friendly_errors
+def qat(source_run, run_dir, epochs, lr, batch_size, seed):
+    """Quantization-aware fine-tuning: continue a trained run while it sees int8 rounding.
+
+    Trains on the run's own data and loss (EfficientNet-Lite runs); the new run folder holds
+    the float model.keras of the epoch with the best rounded validation accuracy, ready for
+    `edgefer quantize` (best with --snap-weights).
+
+    \b
+    Example:
+      edgefer qat runs/lite0 --out runs/lite0-qat --epochs 2
+      edgefer quantize runs/lite0-qat --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/ --snap-weights
+    """
+    quiet_tensorflow()
+    from edgefer.training.qat import finetune
+
+    metrics = finetune(source_run, run_dir, epochs, lr, batch_size, seed)
+    click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path())
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
+@click.option("--out", "out_dir", default=None, type=click.Path(),
+              help="Folder for metrics.json and confusion.png [MODEL's folder/eval-SPLIT].")
+@FERPLUS_MODE
+@friendly_errors
+def evaluate(model_path, data_path, split, out_dir, ferplus_mode):
+    """Evaluate a trained Keras model (model.keras or its run folder) on one split.
+
+    \b
+    Example:
+      edgefer evaluate runs/lite0 ~/.cache/edgefer-data/fer2013 --split val
+    """
+    quiet_tensorflow()
+    from edgefer.training.evaluate import evaluate_run
+
+    metrics = evaluate_run(model_path, data_path, split, out_dir, ferplus_mode)
+    click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))

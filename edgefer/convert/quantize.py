@@ -1,0 +1,131 @@
+"""``edgefer quantize``: Keras model -> TFLite files (float32, float16, dynamic, int8) with metadata."""
+
+import contextlib
+import io
+import os
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from edgefer.convert.edgetpu import compile_for_edgetpu
+from edgefer.convert.options import MODES, QuantizeOptions
+from edgefer.core.errors import EdgeferError
+from edgefer.core.files import write_bytes, write_json
+from edgefer.core.metadata import with_metadata
+from edgefer.core.spec import check_labels
+from edgefer.data.calibration import calibration_images, read_manifest
+from edgefer.data.datasets import load_dataset
+from edgefer.device.runtime import Classifier, normalise
+from edgefer.evaluation.op_report import format_op_report, op_report
+from edgefer.training.int8_grid import snap_to_int8_grid
+from edgefer.training.model import export_model, load_model, predict
+from edgefer.training.runs import resolve_run
+
+TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
+FLOAT_TOLERANCE = 1e-4
+
+
+def converter_for(model, mode, calibration=None, io_type="int8", normalisation=None):
+    """A TFLite converter for ``model`` set up for one quantization ``mode``; int8 calibrates on
+    the uint8 ``calibration`` faces, normalised as the model expects."""
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if mode == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif mode == "int8":
+        def representative():
+            for face in calibration:
+                yield [normalise(face, normalisation)[None, :, :, None]]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = TF_TYPES[io_type]
+        converter.inference_output_type = TF_TYPES[io_type]
+    elif mode != "float32":
+        raise EdgeferError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    return converter
+
+
+def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
+    """TFLite bytes for ``model`` in one quantization ``mode`` (see ``converter_for``)."""
+    converter = converter_for(model, mode, calibration, io_type, normalisation)
+    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its SavedModel signature
+        return converter.convert()
+
+
+def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibration: Optional[dict] = None) -> dict:
+    """What the device needs to know, stored inside each .tflite file; ``calibration`` is the
+    manifest's header plus its file name (int8 only)."""
+    metadata = {
+        "labels": config["labels"],
+        "face_size": config["face_size"],
+        "color": config.get("color", "grayscale"),
+        "input_range": [0, 255],
+        "backbone": config["backbone"],
+        "image_size": config["image_size"],
+        "normalisation": config["normalisation"],
+        "preprocessing": f"grayscale face crop resized to {config['face_size']}x{config['face_size']}, values 0-255, "
+        "normalised as (x - mean) / scale before the model; the model resizes to "
+        f"{config['image_size']}x{config['image_size']} and copies to 3 channels",
+        "mode": mode,
+        "io": options.io_type if mode == "int8" else "float32",
+        "dataset": config["dataset"]["name"],
+        "flip_average": options.flip_average,
+        "weights_on_int8_grid": options.snap_weights,
+    }
+    if mode == "int8":
+        metadata["calibration"] = calibration
+    return metadata
+
+
+def check_float_twin(model, tflite_path: str, faces: np.ndarray, flip_average: bool = False) -> float:
+    """Max |prob difference| between the Keras model and its float32 TFLite file."""
+    expected = predict(model, faces, flip_average=flip_average)
+    difference = float(np.abs(expected - Classifier(tflite_path).predict(faces)).max())
+    if difference >= FLOAT_TOLERANCE:
+        raise EdgeferError(f"{tflite_path}: float32 file differs from the Keras model by {difference:.2e} "
+                           f"(limit {FLOAT_TOLERANCE:g})")
+    return difference
+
+
+def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
+             options: QuantizeOptions = QuantizeOptions(), echo: Callable[[str], None] = print) -> dict:
+    """Write ``<name>_<mode>.tflite`` for each mode into ``out_dir``; returns {mode: path}.
+
+    With ``snap_weights`` every file is made from the model with its kernels rounded to the
+    int8 grid (``edgefer.training.int8_grid``), so float32 and int8 files hold the same weights."""
+    keras_path, config = resolve_run(model_path)
+    manifest_header, ids = read_manifest(manifest_path)
+    dataset = load_dataset(data, ("train", "val"))
+    check_labels(dataset.labels, config["labels"], data, "dataset labels")
+    calibration = calibration_images(dataset, ids, manifest_path)
+    model = load_model(keras_path)
+    if options.snap_weights:
+        snap_to_int8_grid(model)
+    export = export_model(model, config["backbone"], options.flip_average)
+    name = options.name or os.path.basename(os.path.dirname(os.path.abspath(keras_path)))
+    os.makedirs(out_dir, exist_ok=True)
+
+    written = {}
+    for mode in options.modes:
+        echo(f"converting {mode} ...")
+        tflite = convert(export, mode, calibration, options.io_type, config["normalisation"])
+        path = os.path.join(out_dir, f"{name}_{mode}.tflite")
+        metadata = model_metadata(config, mode, options, {"manifest": os.path.basename(manifest_path), **manifest_header})
+        write_bytes(path, with_metadata(tflite, metadata))
+        report = op_report(path)
+        write_json(os.path.splitext(path)[0] + ".ops.json", report)
+        echo(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB, {report['ops']} ops")
+        if mode == "int8":
+            echo(format_op_report(report))
+            if options.edgetpu:
+                echo(compile_for_edgetpu(path, out_dir))
+        written[mode] = path
+    if "float32" in written:
+        difference = check_float_twin(model, written["float32"], dataset.split("val").images[:100], options.flip_average)
+        echo(f"float32 file matches the Keras model: max |dprob| = {difference:.1e} on 100 val images")
+    return written

@@ -1,0 +1,40 @@
+"""The models shipped with edgefer: int8 files inside the package, float32 twins in the repository."""
+
+import glob
+import os
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.metadata import read_metadata
+
+PACKAGE_MODELS = os.path.join(os.path.dirname(__file__), "models")
+REPOSITORY_MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models")
+DEFAULT_MODEL = "fer2013-lite0"
+
+
+def bundled_models():
+    """[{name, path, float_path, float_available, labels, ...}] for every shipped int8 model."""
+    models = []
+    for path in sorted(glob.glob(os.path.join(PACKAGE_MODELS, "*_int8.tflite"))):
+        name = os.path.basename(path)[: -len("_int8.tflite")]
+        metadata = read_metadata(path)
+        float_path = os.path.join(REPOSITORY_MODELS, f"{name}_float32.tflite")
+        models.append({
+            "name": name,
+            "path": path,
+            "float_path": float_path,
+            "float_available": os.path.exists(float_path),
+            "labels": metadata["labels"],
+            "backbone": metadata.get("backbone"),
+            "dataset": metadata.get("dataset"),
+            "size_mb": round(os.path.getsize(path) / 1e6, 2),
+            "default": name == DEFAULT_MODEL,
+        })
+    return models
+
+
+def default_model_path():
+    """The bundled default int8 model, or a one-line error when the installation lacks it."""
+    path = os.path.join(PACKAGE_MODELS, f"{DEFAULT_MODEL}_int8.tflite")
+    if not os.path.exists(path):
+        raise EdgeferError(f"the bundled model {path} is missing; pass --model PATH")
+    return path

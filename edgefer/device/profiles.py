@@ -1,0 +1,71 @@
+"""Device profiles: threads, delegate, camera backend and model variant per target device."""
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from edgefer.core.errors import EdgeferError
+from edgefer.device.bundled import default_model_path
+
+PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
+
+
+def list_profiles():
+    """Every profile, sorted by name."""
+    profiles = []
+    for path in sorted(glob.glob(os.path.join(PROFILE_DIR, "*.json"))):
+        with open(path) as f:
+            profiles.append(json.load(f))
+    return profiles
+
+
+def get_profile(name):
+    """The profile called ``name``, or a one-line error listing the known ones."""
+    profiles = {p["name"]: p for p in list_profiles()}
+    if name not in profiles:
+        raise EdgeferError(f"unknown device profile {name!r}; choose one of {', '.join(profiles)}")
+    return profiles[name]
+
+
+def model_for_profile(model_path, profile):
+    """The model file a profile asks for: ``*_int8_edgetpu.tflite`` beside the int8 file for the
+    Edge TPU profiles (a one-line error when it has not been compiled)."""
+    if profile["model_variant"] != "int8_edgetpu" or model_path.endswith("_edgetpu.tflite"):
+        return model_path
+    compiled = model_path[: -len(".tflite")] + "_edgetpu.tflite"
+    if not os.path.exists(compiled):
+        raise EdgeferError(f"{compiled}: the {profile['name']} profile needs the Edge TPU build of the model; "
+                           "make it with `edgefer quantize ... --edgetpu` (needs edgetpu_compiler)")
+    return compiled
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    """What a device run uses, after merging the command line, the profile and the defaults."""
+
+    model_path: str
+    delegate: Optional[str]
+    threads: Optional[int]
+    camera: Optional[str]
+    min_face: int
+
+
+DEFAULT_MIN_FACE = 40
+
+
+def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
+                    min_face: Optional[int] = None) -> DeviceSettings:
+    """Command-line values win, then the device profile's, then the defaults."""
+    profile = get_profile(device) if device else {}
+    model = model or default_model_path()
+    if profile:
+        model = model_for_profile(model, profile)
+    return DeviceSettings(
+        model_path=model,
+        delegate=profile.get("delegate"),
+        threads=threads or profile.get("threads"),
+        camera=profile.get("camera"),
+        min_face=min_face or profile.get("min_face", DEFAULT_MIN_FACE),
+    )

@@ -1,0 +1,120 @@
+"""Device runtime: load a TFLite model with the lightest interpreter available and classify faces.
+
+Interpreters, in order: ``ai-edge-litert`` (LiteRT), ``tflite-runtime``, ``tensorflow.lite``.
+Never imports TensorFlow unless the first two are missing.
+"""
+
+import importlib
+import os
+import time
+
+import numpy as np
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.metadata import read_metadata
+
+EDGETPU_LIBRARY = "libedgetpu.so.1"
+_INTERPRETER_MODULES = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter", "tensorflow.lite")
+
+
+def interpreter_module():
+    """Return (module, name) of the first importable TFLite interpreter."""
+    for name in _INTERPRETER_MODULES:
+        try:
+            return importlib.import_module(name), name.split(".")[0]
+        except ImportError:
+            continue
+    raise EdgeferError("no TFLite interpreter found: pip install ai-edge-litert (or tflite-runtime)")
+
+
+def make_interpreter(model_path, delegate=None, threads=None):
+    """A ready ``Interpreter`` for ``model_path``. ``delegate='edgetpu'`` (or a model file named
+    ``*_edgetpu.tflite``) loads the Edge TPU delegate. Returns (interpreter, runtime name)."""
+    if not os.path.exists(model_path):
+        raise EdgeferError(f"{model_path}: model file not found")
+    with open(model_path, "rb") as f:
+        header = f.read(8)
+    if len(header) < 8 or header[4:8] != b"TFL3":
+        raise EdgeferError(f"{model_path}: not a TFLite model (no TFL3 identifier)")
+    module, runtime = interpreter_module()
+    delegates = []
+    if delegate == "edgetpu" or model_path.endswith("_edgetpu.tflite"):
+        try:
+            delegates.append(module.load_delegate(EDGETPU_LIBRARY))
+        except (ValueError, OSError) as exc:
+            raise EdgeferError(f"Edge TPU delegate {EDGETPU_LIBRARY} could not be loaded ({exc}); "
+                               "install libedgetpu1-std and plug in the accelerator") from None
+    try:
+        interpreter = module.Interpreter(model_path=model_path, experimental_delegates=delegates or None,
+                                         num_threads=threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise EdgeferError(f"{model_path}: cannot be loaded ({str(exc).splitlines()[0]})") from None
+    return interpreter, runtime + ("+edgetpu" if delegates else "")
+
+
+def normalise(faces, normalisation):
+    """Pixels in [0, 255] -> the model's input values, ``(x - mean) / scale``."""
+    return (np.asarray(faces, dtype=np.float32) - normalisation["mean"]) / normalisation["scale"]
+
+
+class Classifier:
+    """A TFLite emotion model: 48x48 grayscale faces in, class probabilities out.
+
+    Faces are normalised as the metadata inside the file says, then quantized with the model's
+    own input parameters; outputs are dequantized the same way. Labels and input size come
+    from the metadata too.
+    """
+
+    def __init__(self, model_path, delegate=None, threads=None):
+        self.path = model_path
+        self.interpreter, self.runtime = make_interpreter(model_path, delegate, threads)
+        self.metadata = read_metadata(model_path)
+        self.labels = self.metadata["labels"]
+        self.face_size = int(self.metadata["face_size"])
+        self.normalisation = self.metadata.get("normalisation", {"mean": 0.0, "scale": 1.0})
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        expected = (self.face_size, self.face_size, 1)
+        if tuple(self.input["shape"][1:]) != expected:
+            raise EdgeferError(f"{model_path}: input shape {tuple(self.input['shape'])} is not (1, *{expected})")
+        if self.output["shape"][-1] != len(self.labels):
+            raise EdgeferError(f"{model_path}: {self.output['shape'][-1]} outputs but {len(self.labels)} labels")
+
+    def _quantize(self, faces):
+        x = normalise(faces, self.normalisation)[..., None]
+        dtype = self.input["dtype"]
+        if dtype == np.float32:
+            return x
+        scale, zero = self.input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, y):
+        if self.output["dtype"] == np.float32:
+            return y.astype(np.float32)
+        scale, zero = self.output["quantization"]
+        return (y.astype(np.float32) - zero) * scale
+
+    def predict(self, faces):
+        """Probabilities (N, classes) for uint8 faces of shape (N, 48, 48), one invoke each."""
+        faces = np.asarray(faces)
+        if faces.ndim == 2:
+            faces = faces[None]
+        x = self._quantize(faces)
+        out = np.zeros((len(faces), len(self.labels)), np.float32)
+        for i in range(len(faces)):
+            self.interpreter.set_tensor(self.input["index"], x[i: i + 1])
+            self.interpreter.invoke()
+            out[i] = self._dequantize(self.interpreter.get_tensor(self.output["index"])[0])
+        return out
+
+    def timed_invoke(self):
+        """Seconds one invoke takes on the current input tensor."""
+        start = time.perf_counter()
+        self.interpreter.invoke()
+        return time.perf_counter() - start
+
+    @property
+    def size_bytes(self):
+        return os.path.getsize(self.path)

@@ -1,0 +1,122 @@
+"""Frame sources for ``edgefer run``: a camera, picamera2, an image or video file, a folder, a
+glob, or the built-in ``sample``. Each yields (frame index, seconds since start, BGR frame)."""
+
+import glob
+import os
+import time
+
+import cv2
+import numpy as np
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video_file
+
+SAMPLE_IMAGE = os.path.join(os.path.dirname(__file__), "samples", "astronaut.jpg")
+SAMPLE_FRAMES = 30
+
+
+def sample_frames(count=SAMPLE_FRAMES):
+    """A short clip made at run time from a public-domain photo (NASA's portrait of astronaut
+    Eileen Collins, as shipped by scikit-image): a slow zoom and pan across her smiling face."""
+    photo = cv2.imread(SAMPLE_IMAGE)
+    if photo is None:
+        raise EdgeferError(f"{SAMPLE_IMAGE}: the built-in sample is missing from the installation")
+    h, w = photo.shape[:2]
+    for i in range(count):
+        t = i / max(1, count - 1)
+        zoom = 1.0 + 0.25 * t
+        matrix = np.float32([[zoom, 0, -w * (zoom - 1) / 2 + 8 * np.sin(2 * np.pi * t)],
+                             [0, zoom, -h * (zoom - 1) / 3]])
+        yield cv2.warpAffine(photo, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def _video_frames(capture):
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        yield frame
+    capture.release()
+
+
+def _file_frames(path):
+    if is_video_file(path):
+        capture = cv2.VideoCapture(path)
+        if not capture.isOpened():
+            raise EdgeferError(f"{path}: cannot be opened as a video")
+        yield from _video_frames(capture)
+        return
+    frame = cv2.imread(path)
+    if frame is None:
+        raise EdgeferError(f"{path}: not a readable image or video")
+    yield frame
+
+
+def camera_frames(index, retries=3, retry_delay=1.0):
+    """Frames from camera ``index``; a failed read is retried ``retries`` times before the
+    stream ends with an error naming the camera."""
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise EdgeferError(f"camera {index} could not be opened (is it connected, and free?)")
+    failures = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if ok:
+                failures = 0
+                yield frame
+                continue
+            failures += 1
+            if failures > retries:
+                raise EdgeferError(f"camera {index} stopped sending frames after {retries} retries")
+            time.sleep(retry_delay)
+            capture.release()
+            capture = cv2.VideoCapture(index)
+    finally:
+        capture.release()
+
+
+def picamera2_frames():
+    """Frames from the Raspberry Pi camera through picamera2 (as BGR)."""
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        raise EdgeferError("picamera2 is not installed (sudo apt install python3-picamera2)") from None
+    camera = Picamera2()
+    camera.configure(camera.create_video_configuration(main={"size": (640, 480), "format": "RGB888"}))
+    camera.start()
+    try:
+        while True:
+            yield camera.capture_array()
+    finally:
+        camera.stop()
+
+
+def resolve_paths(source):
+    """Files named by a file path, a folder (its images and videos, sorted) or a glob."""
+    if os.path.isdir(source):
+        names = sorted(f for f in os.listdir(source) if f.lower().endswith(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS))
+        paths = [os.path.join(source, f) for f in names]
+    elif os.path.exists(source):
+        paths = [source]
+    else:
+        paths = sorted(glob.glob(source))
+    if not paths:
+        raise EdgeferError(f"{source}: no such file, folder or matching files")
+    return paths
+
+
+def open_source(camera=None, source=None):
+    """An iterator of BGR frames for ``--camera`` (index or 'picamera2') or ``--source``."""
+    if camera is not None:
+        if camera == "picamera2":
+            return picamera2_frames()
+        if not str(camera).isdigit():
+            raise EdgeferError(f"--camera takes a camera index or 'picamera2', not {camera!r}")
+        return camera_frames(int(camera))
+    if source is None or source == "sample":
+        return sample_frames()
+    if str(source).isdigit():
+        return camera_frames(int(source))
+    paths = resolve_paths(source)
+    return (frame for path in paths for frame in _file_frames(path))

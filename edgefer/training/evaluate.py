@@ -1,0 +1,22 @@
+"""``edgefer evaluate``: a trained Keras run scored on one named split."""
+
+import os
+
+from edgefer.core.spec import check_labels
+from edgefer.data.datasets import load_dataset
+from edgefer.evaluation.reports import write_metrics
+from edgefer.training.model import load_model, predict
+from edgefer.training.runs import resolve_run
+
+
+def evaluate_run(run_path: str, data: str, split: str, out_dir: str = None, ferplus_mode: str = "majority") -> dict:
+    """Write metrics.json and confusion.png for the run's model on ``split`` of ``data``
+    (into ``out_dir``, by default ``eval-<split>`` beside the model); returns the metrics."""
+    keras_path, config = resolve_run(run_path)
+    dataset = load_dataset(data, (split,), ferplus_mode)
+    check_labels(dataset.labels, config["labels"], data, "dataset labels")
+    model = load_model(keras_path)
+    part = dataset.split(split)
+    out_dir = out_dir or os.path.join(os.path.dirname(keras_path), f"eval-{split}")
+    source = {"dataset": dataset.name, "path": os.path.abspath(data), "split": split}
+    return write_metrics(predict(model, part.images), part.labels, dataset.labels, out_dir, source, model.name)

