@@ -13,6 +13,15 @@ THREADS = click.option("--threads", default=None, type=click.IntRange(min=1, max
                        help="Interpreter threads [profile or runtime default].")
 
 
+def echo_listing(items, as_json, describe):
+    """Print ``items`` as indented JSON, or one ``describe(item)`` each."""
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        click.echo(describe(item))
+
+
 @main.command()
 @click.option("--camera", default=None, help="Camera index (0, 1, ...) or 'picamera2'.")
 @click.option("--source", default=None,
@@ -72,14 +81,10 @@ def models(as_json):
     """
     from edgefer.device.bundled import bundled_models
 
-    found = bundled_models()
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-        return
-    for m in found:
-        click.echo(f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
-                   f"{m['size_mb']} MB, labels {', '.join(m['labels'])}\n  int8: {m['path']}\n  float32: {m['float_path']}"
-                   f"{'' if m['float_available'] else ' (not in this installation)'}")
+    echo_listing(bundled_models(), as_json, lambda m: (
+        f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
+        f"{m['size_mb']} MB, labels {', '.join(m['labels'])}\n  int8: {m['path']}\n  float32: {m['float_path']}"
+        f"{'' if m['float_available'] else ' (not in this installation)'}"))
 
 
 @main.command()
@@ -93,13 +98,9 @@ def devices(as_json):
     """
     from edgefer.device.profiles import list_profiles
 
-    profiles = list_profiles()
-    if as_json:
-        click.echo(json.dumps(profiles, indent=2))
-        return
-    for p in profiles:
-        click.echo(f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} "
-                   f"camera={p['camera']} model={p['model_variant']}  {p['description']}")
+    echo_listing(list_profiles(), as_json, lambda p: (
+        f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} "
+        f"camera={p['camera']} model={p['model_variant']}  {p['description']}"))
 
 
 @main.command()

@@ -9,6 +9,7 @@ tooling packs associated files): TFLite interpreters ignore the trailing bytes, 
 
 import io
 import json
+import math
 import zipfile
 
 from edgefer.core.errors import EdgeferError
@@ -29,15 +30,37 @@ def with_metadata(tflite_bytes, metadata):
     return bytes(tflite_bytes) + archive.getvalue()
 
 
-def read_metadata(path):
-    """The metadata dict inside the model file at ``path``, or a one-line error."""
+def read_metadata(path: str) -> dict:
+    """The metadata dict inside the model file at ``path``, checked, or a one-line error."""
     try:
         with zipfile.ZipFile(path) as z:
             metadata = json.loads(z.read(METADATA_NAME))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError):
         raise EdgeferError(f"{path}: carries no edgefer metadata (labels, input size); "
                            "quantize it with `edgefer quantize`") from None
+    except OSError as exc:
+        raise EdgeferError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    check_metadata(metadata, path)
+    return metadata
+
+
+def check_metadata(metadata, path: str) -> None:
+    """Refuse metadata of the wrong shape: it must be an object with a list of label names, an
+    integer face size and, if present, a normalisation with numeric mean and scale."""
+    if not isinstance(metadata, dict):
+        raise EdgeferError(f"{path}: metadata is not a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
         raise EdgeferError(f"{path}: metadata lacks {', '.join(missing)}")
-    return metadata
+    labels = metadata["labels"]
+    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+        raise EdgeferError(f"{path}: metadata labels must be a non-empty list of names")
+    size = metadata["face_size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 1024:
+        raise EdgeferError(f"{path}: metadata face_size must be an integer from 8 to 1024, not {size!r}")
+    norm = metadata.get("normalisation", {"mean": 0.0, "scale": 1.0})
+    numbers = isinstance(norm, dict) and all(
+        isinstance(norm.get(k), (int, float)) and not isinstance(norm.get(k), bool) and math.isfinite(norm[k])
+        for k in ("mean", "scale"))
+    if not numbers or norm["scale"] == 0:
+        raise EdgeferError(f"{path}: metadata normalisation needs finite numbers mean and scale (scale not 0)")

@@ -1,4 +1,4 @@
-"""Pick the tf.distribute strategy for this host: all GPUs when there are several."""
+"""Pick the tf.distribute strategy for the training host: all GPUs when there are several."""
 
 import keras
 import tensorflow as tf

@@ -1,4 +1,4 @@
-"""The device side: runtime, faces, tracker and `edgefer run` on real files, without TensorFlow."""
+"""`edgefer run` and `edgefer bench` through the real CLI, on real files, without TensorFlow."""
 
 import json
 import os
@@ -8,31 +8,9 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, assert_one_line_error, edgefer
+from helpers import assert_one_line_error, edgefer, edgefer_without_tensorflow
 
-from edgefer.device.bundled import bundled_models, default_model_path
-from edgefer.device.faces import FaceDetector, crop_face
 from edgefer.device.sources import SAMPLE_IMAGE
-from edgefer.device.tracking import FaceTracker, iou
-
-BLOCK_TENSORFLOW = """
-import sys
-class RefuseTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow.") or name == "keras":
-            raise ImportError("tensorflow is blocked in this test")
-sys.meta_path.insert(0, RefuseTensorFlow())
-from edgefer.cli import main
-try:
-    main()
-finally:
-    assert "tensorflow" not in sys.modules
-"""
-
-
-def edgefer_without_tensorflow(*args):
-    return subprocess.run([sys.executable, "-c", BLOCK_TENSORFLOW, *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=600)
 
 
 def face_video(path, pattern):
@@ -49,13 +27,6 @@ def face_video(path, pattern):
         writer.write(frame)
     writer.release()
     return str(path)
-
-
-def test_default_model_is_bundled_with_its_metadata():
-    models = bundled_models()
-    assert [m["name"] for m in models if m["default"]] == ["fer2013-lite0"]
-    assert models[0]["labels"] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
-    assert os.path.exists(default_model_path())
 
 
 def test_sample_runs_with_tensorflow_blocked():
@@ -102,29 +73,6 @@ def test_nothing_is_written_without_output(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert set(os.listdir(tmp_path)) == before
-
-
-def test_detector_and_crop_on_a_real_photo():
-    photo = cv2.imread(SAMPLE_IMAGE)
-    boxes = FaceDetector().detect(photo)
-    assert len(boxes) == 1
-    x, y, w, h = boxes[0]
-    assert 90 < x + w / 2 < 160 and 40 < y + h / 2 < 110  # the astronaut's face, upper middle
-    crop = crop_face(photo, boxes[0], 48)
-    assert crop.shape == (48, 48) and crop.dtype == np.uint8
-    assert crop_face(photo, [-10, -10, 40, 40], 48).shape == (48, 48)  # partly outside the frame
-
-
-def test_tracker_keeps_ids_and_smooths():
-    tracker = FaceTracker(window=3)
-    a, b = [10, 10, 50, 50], [200, 10, 50, 50]
-    first = tracker.update([a, b], [[1.0, 0.0], [0.0, 1.0]])
-    second = tracker.update([[b[0] + 4, 12, 50, 50], [a[0] + 3, 11, 50, 50]], [[0.0, 1.0], [0.0, 1.0]])
-    assert [t for t, _ in first] == [0, 1]
-    assert [t for t, _ in second] == [1, 0]  # matched by overlap, not by order
-    smoothed_a = second[1][1]
-    assert smoothed_a[0] == pytest.approx(0.5) and smoothed_a[1] == pytest.approx(0.5)  # alpha = 2 / (3 + 1)
-    assert iou(a, a) == 1.0 and iou(a, b) == 0.0
 
 
 @pytest.mark.parametrize("args, fragment", [

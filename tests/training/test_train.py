@@ -8,8 +8,9 @@ import time
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow
 
-from conftest import REPO, assert_one_line_error, edgefer  # noqa: E402
+from helpers import REPO, assert_one_line_error, edgefer  # noqa: E402
 
 RUN_FILES = ("model.keras", "config.json", "history.csv", "curves.png", "metrics.json", "confusion.png",
              "checkpoint.keras", "state.json")

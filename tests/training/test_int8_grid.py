@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow
 
-from conftest import edgefer  # noqa: E402
+from helpers import edgefer  # noqa: E402
 
 from edgefer.data.datasets import load_dataset  # noqa: E402
 from edgefer.device.runtime import Classifier  # noqa: E402

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow
 import skimage.data  # noqa: E402
 
 from edgefer.training.backbones import get_backbone  # noqa: E402
@@ -45,7 +46,7 @@ def test_head_matches_the_paper_layer_by_layer():
 
 
 def test_b2_without_network_fails_with_one_clear_line(tmp_path):
-    from conftest import assert_one_line_error, edgefer, write_kaggle_folders
+    from helpers import assert_one_line_error, edgefer, write_kaggle_folders
 
     data = write_kaggle_folders(str(tmp_path / "fer2013"))
     cache = tmp_path / "keras-home"  # an empty Keras cache: the weights must be downloaded

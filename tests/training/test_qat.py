@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow
 
-from conftest import assert_one_line_error, edgefer  # noqa: E402
+from helpers import assert_one_line_error, edgefer  # noqa: E402
 
 from edgefer.data.calibration import calibration_images, read_manifest  # noqa: E402
 from edgefer.data.datasets import load_dataset  # noqa: E402

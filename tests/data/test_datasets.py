@@ -5,7 +5,7 @@ import os
 import cv2
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, edgefer, make_face
+from helpers import assert_one_line_error, edgefer, make_face, write_ferplus
 
 from edgefer.core.errors import EdgeferError
 from edgefer.data.datasets import FER2013_CSV_ORDER, FER2013_LABELS, FERPLUS_LABELS, load_dataset, stratified_indices
@@ -64,23 +64,6 @@ def test_csv_maps_challenge_label_order(tmp_path):
 def test_folder_holding_the_csv_is_found(tmp_path):
     write_csv(tmp_path / "fer2013.csv", csv_rows(np.random.default_rng(1), per_usage=1))
     assert load_dataset(str(tmp_path)).name == "fer2013"
-
-
-def write_ferplus(root, rng):
-    votes = {  # name: votes over neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
-        "fer0000000.png": [0, 8, 2, 0, 0, 0, 0, 0, 0, 0],  # happy
-        "fer0000001.png": [1, 0, 0, 0, 0, 0, 0, 6, 3, 0],  # contempt
-        "fer0000002.png": [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],  # not a face: dropped
-        "fer0000003.png": [5, 0, 0, 5, 0, 0, 0, 0, 0, 0],  # tie neutral/sad: first wins
-    }
-    for folder in ("FER2013Train", "FER2013Valid", "FER2013Test"):
-        os.makedirs(os.path.join(root, folder))
-        with open(os.path.join(root, folder, "label.csv"), "w", newline="") as f:
-            writer = csv.writer(f)
-            for i, (name, v) in enumerate(votes.items()):
-                cv2.imwrite(os.path.join(root, folder, name), make_face(rng, i))
-                writer.writerow([name, "(0, 0, 48, 48)", *v])
-    return root
 
 
 def test_ferplus_majority_and_probability(tmp_path):

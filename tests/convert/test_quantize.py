@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow
 
-from conftest import assert_one_line_error, edgefer  # noqa: E402
+from helpers import assert_one_line_error, edgefer  # noqa: E402
 
 from edgefer.core.metadata import read_metadata, with_metadata  # noqa: E402
 from edgefer.data.calibration import read_manifest  # noqa: E402

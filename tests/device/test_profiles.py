@@ -1,0 +1,48 @@
+import pytest
+
+from edgefer.core.errors import EdgeferError
+from edgefer.device.bundled import default_model_path
+from edgefer.device.profiles import DEFAULT_MIN_FACE, device_settings, get_profile, list_profiles
+
+PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model_variant", "min_face"}
+PROFILES = [p["name"] for p in list_profiles()]
+
+
+def test_the_documented_profiles_exist():
+    assert set(PROFILES) >= {"raspberry-pi-4", "raspberry-pi-5", "coral-usb", "coral-dev-board", "generic-x86"}
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_profile_has_exactly_the_keys_that_are_read(name):
+    profile = get_profile(name)
+    assert set(profile) == PROFILE_KEYS
+    assert profile["threads"] >= 1 and profile["min_face"] >= 1
+    assert profile["delegate"] in (None, "edgetpu")
+    assert (profile["delegate"] == "edgetpu") == (profile["model_variant"] == "int8_edgetpu")
+
+
+@pytest.mark.parametrize("name", [p for p in PROFILES if get_profile(p)["delegate"] is None])
+def test_cpu_profiles_merge_under_the_command_line(name):
+    profile = get_profile(name)
+    merged = device_settings(name)
+    assert (merged.threads, merged.camera, merged.min_face) == (profile["threads"], profile["camera"], profile["min_face"])
+    assert merged.model_path == default_model_path()
+    overridden = device_settings(name, model="/x/m.tflite", threads=1, min_face=90)
+    assert (overridden.model_path, overridden.threads, overridden.min_face) == ("/x/m.tflite", 1, 90)
+
+
+def test_without_a_profile_the_defaults_apply():
+    settings = device_settings()
+    assert settings.threads is None and settings.delegate is None and settings.camera is None
+    assert settings.min_face == DEFAULT_MIN_FACE
+
+
+@pytest.mark.parametrize("name", [p for p in PROFILES if get_profile(p)["delegate"] == "edgetpu"])
+def test_edgetpu_profiles_ask_for_the_compiled_model(name):
+    with pytest.raises(EdgeferError, match="_edgetpu.tflite"):
+        device_settings(name)
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(EdgeferError, match="raspberry-pi-4"):
+        get_profile("toaster")

@@ -1,0 +1,109 @@
+"""Helpers shared by the tests: the CLI in a subprocess, with or without TensorFlow, and
+generated faces whose class is visible in their pixels."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+from edgefer.data.datasets import FER2013_LABELS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO, "tests", "fixtures")
+TINY_FLOAT = os.path.join(FIXTURES, "tiny_float32.tflite")
+TINY_INT8 = os.path.join(FIXTURES, "tiny_int8.tflite")
+TINY_SWAPPED = os.path.join(FIXTURES, "tiny_swapped_int8.tflite")
+HEAVY_MODULES = ("tensorflow", "keras", "kimm")
+
+# Runs the CLI (or imports modules) with an import hook that refuses the heavy modules.
+REFUSE_HEAVY = """
+import sys
+HEAVY = {heavy!r}
+class RefuseHeavy:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HEAVY:
+            raise ImportError(name + " is refused in this test")
+sys.meta_path.insert(0, RefuseHeavy())
+"""
+CLI_WITHOUT_HEAVY = REFUSE_HEAVY.format(heavy=HEAVY_MODULES) + """
+from edgefer.cli import main
+try:
+    main()
+finally:
+    assert not set(sys.modules) & set(HEAVY), sorted(set(sys.modules) & set(HEAVY))
+"""
+
+
+def edgefer(*args, env=None, timeout=1800, cwd=REPO):
+    """Run the edgefer CLI in a subprocess; returns the CompletedProcess (text mode)."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "edgefer", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=cwd)
+
+
+def edgefer_without_tensorflow(*args, cwd=REPO):
+    """The CLI in a subprocess that cannot import TensorFlow, Keras or kimm."""
+    return subprocess.run([sys.executable, "-c", CLI_WITHOUT_HEAVY, *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def assert_one_line_error(result, *fragments):
+    """A non-zero exit with exactly one ``error:`` line on stderr that names each fragment."""
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert lines and lines[-1].startswith("error: "), result.stderr
+    assert sum(line.startswith("error: ") for line in lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+
+
+def make_face(rng, label_index):
+    """A 48x48 image whose brightness pattern depends on the class, so it is learnable: a
+    bright stripe over columns 6c .. 6c+7 on dark noise."""
+    image = rng.integers(0, 60, (48, 48)).astype(np.uint8)
+    image[:, label_index * 6: label_index * 6 + 8] += 150
+    return image
+
+
+def write_kaggle_folders(root, per_class=(6, 2, 2), rng=None):
+    """FER2013 in Kaggle's layout: train/<class>/Training_*.png, test/<class>/{Public,Private}Test_*.png."""
+    rng = rng or np.random.default_rng(0)
+    n_train, n_public, n_private = per_class
+    for c, label in enumerate(FER2013_LABELS):
+        for folder, prefix, n in (("train", "Training", n_train), ("test", "PublicTest", n_public),
+                                  ("test", "PrivateTest", n_private)):
+            os.makedirs(os.path.join(root, folder, label), exist_ok=True)
+            for i in range(n):
+                cv2.imwrite(os.path.join(root, folder, label, f"{prefix}_{c}{i:04d}.png"), make_face(rng, c))
+    return root
+
+
+def listing(folder):
+    """Every path under ``folder`` with its size, to compare before and after a command."""
+    found = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = os.path.getsize(path) if os.path.isfile(path) else -1
+    return found
+
+
+def write_ferplus(root, rng):
+    votes = {  # name: votes over neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
+        "fer0000000.png": [0, 8, 2, 0, 0, 0, 0, 0, 0, 0],  # happy
+        "fer0000001.png": [1, 0, 0, 0, 0, 0, 0, 6, 3, 0],  # contempt
+        "fer0000002.png": [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],  # not a face: dropped
+        "fer0000003.png": [5, 0, 0, 5, 0, 0, 0, 0, 0, 0],  # tie neutral/sad: first wins
+    }
+    for folder in ("FER2013Train", "FER2013Valid", "FER2013Test"):
+        os.makedirs(os.path.join(root, folder))
+        with open(os.path.join(root, folder, "label.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            for i, (name, v) in enumerate(votes.items()):
+                cv2.imwrite(os.path.join(root, folder, name), make_face(rng, i))
+                writer.writerow([name, "(0, 0, 48, 48)", *v])
+    return root
