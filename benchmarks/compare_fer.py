@@ -13,13 +13,13 @@ import importlib.util
 import json
 import os
 import platform
-import time
 
 import cv2
 import numpy as np
 
 from edgefer.core.metrics import classification_metrics
 from edgefer.data.datasets import load_dataset
+from edgefer.device.bench import timed
 from edgefer.device.bundled import bundled_models
 from edgefer.device.runtime import Classifier, interpreter_module
 
@@ -62,16 +62,10 @@ class FerTFLite:
             out.append(self.interpreter.get_tensor(self.output["index"])[0])
         return np.array(out)
 
-    def timed_invoke(self):
-        start = time.perf_counter()
-        self.interpreter.invoke()
-        return time.perf_counter() - start
 
 
 def p50_ms(model, runs):
-    for _ in range(10):
-        model.timed_invoke()
-    return float(np.median([model.timed_invoke() for _ in range(runs)]) * 1e3)
+    return timed(model.interpreter.invoke, runs, warmup=10)["p50"]
 
 
 def summary(name, probs, y, labels, size_bytes, latency):

@@ -6,9 +6,12 @@ import os
 import click
 
 from edgefer.cli.app import friendly_errors, main
+from edgefer.device.faces import DETECTORS
 
 MODEL = click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
 DEVICE = click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
+DETECTOR = click.option("--detector", default=None, type=click.Choice(DETECTORS),
+                        help="Face detector [profile's, or blazeface-full].")
 THREADS = click.option("--threads", default=None, type=click.IntRange(min=1, max=256),
                        help="Interpreter threads [profile or runtime default].")
 
@@ -37,9 +40,14 @@ def echo_listing(items, as_json, describe):
               help="Per-face moving-average span in frames (1 = off).")
 @click.option("--min-face", default=None, type=click.IntRange(min=1), help="Ignore faces smaller than this many pixels [40].")
 @click.option("--margin", default=0.1, show_default=True, type=click.FloatRange(0, 1),
-              help="Grow each face box by this fraction per side.")
+              help="Grow each face box by this fraction per side (detectors without a fitted crop, e.g. haar).")
+@DETECTOR
+@click.option("--min-score", default=None, type=click.FloatRange(0, 1), help="Detector score threshold [0.5].")
+@click.option("--detect-tiles", default=0, type=click.IntRange(0, 8),
+              help="Also detect on N x N overlapping tiles (crowds in large frames).")
 @friendly_errors
-def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, smooth, min_face, margin):
+def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, smooth, min_face, margin,
+        detector, min_score, detect_tiles):
     """Find every face in view and label its emotion, live.
 
     Nothing is written to disk unless --output asks. Ctrl-C ends with a summary.
@@ -50,17 +58,19 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
       edgefer run --camera 0 --device raspberry-pi-5 --no-display --json
       edgefer run --source clip.mp4 --output annotated.mp4 --no-display
     """
+    from edgefer.device.faces import make_detector
     from edgefer.device.live import RunOptions, run_stream
     from edgefer.device.pipeline import EmotionPipeline
     from edgefer.device.profiles import device_settings
     from edgefer.device.runtime import Classifier
     from edgefer.device.sources import open_source
 
-    settings = device_settings(device, model_path, threads, min_face)
+    settings = device_settings(device, model_path, threads, min_face, detector)
     if camera is None and source is None:
         camera = settings.camera
     classifier = Classifier(settings.model_path, delegate=settings.delegate, threads=settings.threads)
-    pipeline = EmotionPipeline(classifier, min_face=settings.min_face, margin=margin, smooth=smooth)
+    finder = make_detector(settings.detector, min_score, settings.min_face, detect_tiles, settings.threads)
+    pipeline = EmotionPipeline(classifier, finder, margin=margin, smooth=smooth)
     if display is None:
         display = bool(os.environ.get("DISPLAY")) and not as_json
     options = RunOptions(as_json=as_json, output=output, display=display, max_frames=max_frames)
@@ -109,9 +119,10 @@ def devices(as_json):
 @click.option("--runs", default=200, show_default=True, type=click.IntRange(min=1, max=1_000_000),
               help="Timed runs after 10 warm-up runs.")
 @THREADS
+@DETECTOR
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @friendly_errors
-def bench(model_path, device, runs, threads, as_json):
+def bench(model_path, device, runs, threads, detector, as_json):
     """Time the classifier (p50/p95/p99) and the whole pipeline on a frame with one face.
 
     \b
@@ -121,13 +132,15 @@ def bench(model_path, device, runs, threads, as_json):
     from edgefer.device.bench import bench as run_bench
     from edgefer.device.profiles import device_settings
 
-    settings = device_settings(device, model_path, threads)
-    report = run_bench(settings.model_path, settings.delegate, settings.threads, runs)
+    settings = device_settings(device, model_path, threads, detector=detector)
+    report = run_bench(settings.model_path, settings.delegate, settings.threads, runs, detector=settings.detector)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    c, p = report["classifier_ms"], report["pipeline_ms"]
+    c, d, p = report["classifier_ms"], report["detector_ms"], report["pipeline_ms"]
     click.echo(f"{os.path.basename(settings.model_path)} ({report['size_mb']} MB) on {report['runtime']}, "
                f"delegate {report['delegate']}, threads {settings.threads or 'default'}; {report['machine']}\n"
                f"classifier: p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms, p99 {c['p99']:.2f} ms\n"
+               f"detector ({report['detector']}, {report['frame'][0]}x{report['frame'][1]}): "
+               f"p50 {d['p50']:.2f} ms, p95 {d['p95']:.2f} ms\n"
                f"pipeline (1 face): p50 {p['p50']:.2f} ms, p95 {p['p95']:.2f} ms -> {report['faces_per_second']} faces/s")

@@ -1,54 +1,68 @@
-"""``edgefer bench``: classifier and whole-pipeline latency on this device."""
+"""``edgefer bench``: classifier, detector and whole-pipeline latency on this device."""
 
 import os
 import platform
 import time
+from typing import Callable, Optional
 
 import numpy as np
 
-from edgefer.device.faces import crop_face
+from edgefer.device.faces import DEFAULT_DETECTOR, make_detector
+from edgefer.device.framing import crop_for
 from edgefer.device.pipeline import EmotionPipeline
 from edgefer.device.runtime import Classifier
 from edgefer.device.sources import sample_frames
 
 
-def percentiles(seconds):
+def percentiles(seconds) -> dict:
     """{p50, p95, p99, mean} in milliseconds."""
     ms = np.asarray(seconds) * 1e3
     return {"p50": round(float(np.percentile(ms, 50)), 3), "p95": round(float(np.percentile(ms, 95)), 3),
             "p99": round(float(np.percentile(ms, 99)), 3), "mean": round(float(ms.mean()), 3)}
 
 
-def bench(model_path, delegate=None, threads=None, runs=200, warmup=10):
-    """Latencies after ``warmup`` untimed runs: one classifier invoke on a real face crop, and the
-    whole pipeline (detect, crop, classify, track) on a frame holding one face."""
-    classifier = Classifier(model_path, delegate=delegate, threads=threads)
-    pipeline = EmotionPipeline(classifier, smooth=1)
-    frame = next(iter(sample_frames(1)))
-    faces = pipeline.process(frame)
-    face = crop_face(frame, faces[0]["box"], classifier.face_size) if faces else \
-        np.zeros((classifier.face_size, classifier.face_size), np.uint8)
-    classifier.predict(face)  # leaves this face in the input tensor for the timed invokes
+def timed(call: Callable[[], object], runs: int, warmup: int) -> dict:
+    """Percentiles of ``runs`` calls after ``warmup`` untimed ones."""
     for _ in range(warmup):
-        classifier.timed_invoke()
-        pipeline.process(frame)
-    invoke = [classifier.timed_invoke() for _ in range(runs)]
-    whole = []
+        call()
+    seconds = []
     for _ in range(runs):
         start = time.perf_counter()
-        pipeline.process(frame)
-        whole.append(time.perf_counter() - start)
-    pipeline_ms = percentiles(whole)
+        call()
+        seconds.append(time.perf_counter() - start)
+    return percentiles(seconds)
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def bench(model_path: str, delegate: Optional[str] = None, threads: Optional[int] = None, runs: int = 200,
+          warmup: int = 10, detector: str = DEFAULT_DETECTOR) -> dict:
+    """Latencies: one classifier invoke on the sample's real face crop, the face detector alone,
+    and the whole pipeline (detect, crop, classify, track) on the sample frame with one face."""
+    classifier = Classifier(model_path, delegate=delegate, threads=threads)
+    finder = make_detector(detector, threads=threads)
+    pipeline = EmotionPipeline(classifier, finder, smooth=1)
+    frame = next(iter(sample_frames(1)))
+    detections = finder.detect(frame)
+    face = crop_for(frame, detections[0], pipeline.geometry, classifier.face_size, pipeline.margin) if detections \
+        else np.zeros((classifier.face_size, classifier.face_size), np.uint8)
+    classifier.predict(face)  # leaves this face in the input tensor for the timed invokes
+    pipeline_ms = timed(lambda: pipeline.process(frame), runs, warmup)
     return {
         "model": os.path.abspath(model_path),
         "size_mb": round(classifier.size_bytes / 1e6, 3),
         "runtime": classifier.runtime,
         "delegate": delegate or "none",
         "threads": threads,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "detector": detector,
+        "machine": machine(),
         "runs": runs,
-        "faces_in_frame": len(faces),
-        "classifier_ms": percentiles(invoke),
+        "frame": list(frame.shape[:2][::-1]),
+        "faces_in_frame": len(detections),
+        "classifier_ms": timed(classifier.interpreter.invoke, runs, warmup),
+        "detector_ms": timed(lambda: finder.detect(frame), runs, warmup),
         "pipeline_ms": pipeline_ms,
-        "faces_per_second": round(1000.0 * max(1, len(faces)) / pipeline_ms["p50"], 1),
+        "faces_per_second": round(1000.0 * max(1, len(detections)) / pipeline_ms["p50"], 1),
     }

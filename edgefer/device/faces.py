@@ -1,22 +1,26 @@
-"""Face detection and face crops for the device (OpenCV only, no downloads).
-
-The detector is OpenCV's bundled frontal-face Haar cascade, found in the installed OpenCV
-(pip wheels) or in the distribution's OpenCV data folder (Raspberry Pi OS, Debian).
-"""
+"""Face detectors for the device, behind one name each: ``blazeface-full`` (the default),
+``blazeface-short`` and ``haar`` (OpenCV's cascade, no keypoints). Large frames are detected on
+a bounded-size copy; ``tiles`` adds overlapping tiles for crowds in large frames."""
 
 import glob
 import os
+from typing import List, Optional
 
 import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
+from edgefer.device.blazeface import SPECS, BlazeFaceDetector, Detection, box_iou
 
+DETECTORS = (*SPECS, "haar")
+DEFAULT_DETECTOR = "blazeface-full"
+MAX_DETECT_SIDE = 1920  # frames are detected on a copy no larger than this, boxes mapped back
 CASCADE_NAME = "haarcascade_frontalface_alt2.xml"
-_CASCADE_FOLDERS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades", "/usr/local/share/opencv4/haarcascades")
+_CASCADE_FOLDERS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades",
+                    "/usr/local/share/opencv4/haarcascades")
 
 
-def cascade_path():
+def cascade_path() -> str:
     """Path of the frontal-face cascade XML, or a one-line error when OpenCV ships none."""
     folders = [getattr(getattr(cv2, "data", None), "haarcascades", "")] + list(_CASCADE_FOLDERS)
     for folder in folders:
@@ -30,35 +34,87 @@ def cascade_path():
                        "or the distribution's opencv-data package")
 
 
-class FaceDetector:
-    """Finds faces in a BGR or grayscale frame; returns [x, y, w, h] boxes, largest first."""
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade; ``Detection``s without keypoints, largest first."""
 
-    def __init__(self, min_size=40, scale_factor=1.1, min_neighbors=6):
+    name = "haar"
+
+    def __init__(self, min_size: int = 40, scale_factor: float = 1.1, min_neighbors: int = 6):
         self.cascade = cv2.CascadeClassifier(cascade_path())
         self.min_size, self.scale_factor, self.min_neighbors = int(min_size), scale_factor, min_neighbors
 
-    def detect(self, frame):
+    def detect(self, frame: np.ndarray) -> List[Detection]:
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         boxes = self.cascade.detectMultiScale(
             cv2.equalizeHist(gray), scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
             minSize=(self.min_size, self.min_size),
         )
-        boxes = [list(map(int, b)) for b in (boxes if len(boxes) else [])]
-        return sorted(boxes, key=lambda b: -b[2] * b[3])
+        found = [Detection([int(v) for v in b], 1.0, {}) for b in (boxes if len(boxes) else [])]
+        return sorted(found, key=lambda d: -d.box[2] * d.box[3])
 
 
-def crop_face(frame, box, size=48, margin=0.1):
-    """The face in ``box`` grown by ``margin`` on each side, as a size x size grayscale uint8 crop.
-    Parts of the grown box outside the frame are filled by replicating the border."""
-    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    x, y, w, h = box
-    pad_w, pad_h = int(round(w * margin)), int(round(h * margin))
-    x0, y0, x1, y1 = x - pad_w, y - pad_h, x + w + pad_w, y + h + pad_h
-    border = max(0, -x0, -y0, x1 - gray.shape[1], y1 - gray.shape[0])
-    if border:
-        gray = cv2.copyMakeBorder(gray, border, border, border, border, cv2.BORDER_REPLICATE)
-        x0, y0, x1, y1 = x0 + border, y0 + border, x1 + border, y1 + border
-    crop = gray[y0:y1, x0:x1]
-    if crop.size == 0:
-        raise EdgeferError(f"face box {box} lies outside the frame")
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA).astype(np.uint8)
+def _moved(detection: Detection, scale: float, dx: float = 0.0, dy: float = 0.0) -> Detection:
+    """A detection scaled by ``scale`` and then shifted by (dx, dy)."""
+    x, y, w, h = detection.box
+    box = [int(round(x * scale + dx)), int(round(y * scale + dy)), int(round(w * scale)), int(round(h * scale))]
+    points = {k: (round(px * scale + dx, 1), round(py * scale + dy, 1)) for k, (px, py) in detection.keypoints.items()}
+    return Detection(box, detection.score, points)
+
+
+def _corners(detections: List[Detection]) -> np.ndarray:
+    return np.array([[x, y, x + w, y + h] for x, y, w, h in (d.box for d in detections)], dtype=np.float64)
+
+
+def merge_detections(detections: List[Detection], threshold: float = 0.3) -> List[Detection]:
+    """Keep the best-scored of every group of detections overlapping by more than ``threshold``."""
+    kept = []
+    for detection in sorted(detections, key=lambda d: -d.score):
+        if not kept or box_iou(_corners([detection])[0], _corners(kept)).max() <= threshold:
+            kept.append(detection)
+    return sorted(kept, key=lambda d: -d.box[2] * d.box[3])
+
+
+class FaceFinder:
+    """A detector run on a bounded-size copy of the frame, and with ``tiles`` > 0 also on
+    ``tiles`` x ``tiles`` overlapping tiles (a quarter of a tile's side shared with the next),
+    the detections merged; faces smaller than ``min_size`` pixels are left out."""
+
+    def __init__(self, detector, min_size: int = 0, tiles: int = 0, max_side: int = MAX_DETECT_SIDE):
+        self.detector, self.min_size, self.tiles, self.max_side = detector, int(min_size), int(tiles), int(max_side)
+        self.name = detector.name
+
+    def detect(self, frame: np.ndarray) -> List[Detection]:
+        h, w = frame.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
+            if scale < 1.0 else frame
+        found = [_moved(d, 1 / scale) for d in self.detector.detect(small)]
+        if self.tiles > 0:
+            found += self._tiled(small, 1 / scale)
+            found = merge_detections(found)
+        return [d for d in found if min(d.box[2:]) >= self.min_size]
+
+    def _tiled(self, image: np.ndarray, back: float) -> List[Detection]:
+        h, w = image.shape[:2]
+        tile_w, tile_h = int(np.ceil(w / (self.tiles - (self.tiles - 1) / 4))), \
+            int(np.ceil(h / (self.tiles - (self.tiles - 1) / 4)))
+        found = []
+        for row in range(self.tiles):
+            for col in range(self.tiles):
+                x0 = min(w - tile_w, int(col * tile_w * 3 / 4))
+                y0 = min(h - tile_h, int(row * tile_h * 3 / 4))
+                tile = image[max(0, y0): y0 + tile_h, max(0, x0): x0 + tile_w]
+                found += [_moved(d, back, max(0, x0) * back, max(0, y0) * back) for d in self.detector.detect(tile)]
+        return found
+
+
+def make_detector(name: str = DEFAULT_DETECTOR, min_score: Optional[float] = None, min_size: int = 40,
+                  tiles: int = 0, threads: Optional[int] = None) -> FaceFinder:
+    """The detector called ``name`` (see ``DETECTORS``), wrapped for large frames and tiles."""
+    if name == "haar":
+        detector = HaarDetector(min_size=min_size)
+    elif name in SPECS:
+        detector = BlazeFaceDetector(name, min_score=min_score, threads=threads)
+    else:
+        raise EdgeferError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    return FaceFinder(detector, min_size, tiles)

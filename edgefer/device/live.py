@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, TextIO
 
 import cv2
-import numpy as np
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from edgefer.device.annotate import draw_faces
 from edgefer.device.pipeline import EmotionPipeline
+from edgefer.device.sources import Frame
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class OutputWriter:
             self.video.release()
 
 
-def run_stream(frames: Iterable[np.ndarray], pipeline: EmotionPipeline, *, options: RunOptions = RunOptions(),
+def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: RunOptions = RunOptions(),
                out: TextIO = sys.stdout) -> dict:
     """Process ``frames`` until they end, ``max_frames`` is reached or Ctrl-C; returns a summary
     dict (frames, faces, mean FPS, emotion histogram)."""
@@ -72,17 +72,19 @@ def run_stream(frames: Iterable[np.ndarray], pipeline: EmotionPipeline, *, optio
             if max_frames and index >= max_frames:
                 break
             tick = time.perf_counter()
-            faces = pipeline.process(frame)
+            faces = pipeline.process(frame.image, still=frame.still)
             now = time.perf_counter()
             fps = 1.0 / max(1e-6, now - tick) if fps is None else 0.9 * fps + 0.1 / max(1e-6, now - tick)
             frames_done += 1
             faces_seen += len(faces)
             histogram.update(face["emotion"] for face in faces)
             if as_json:
-                out.write(json.dumps({"frame": index, "time": round(now - start, 4), "faces": faces}) + "\n")
+                line = {"frame": index, **({"source": frame.source} if frame.source else {}),
+                        "time": round(now - start, 4), "faces": faces}
+                out.write(json.dumps(line) + "\n")
                 out.flush()
             if writer or display:
-                annotated = draw_faces(frame.copy(), faces, fps)
+                annotated = draw_faces(frame.image.copy(), faces, fps)
                 if writer:
                     writer.write(annotated)
                 if display:

@@ -1,35 +1,56 @@
-"""One frame in, every face with its emotion out: detector -> crop -> classifier -> tracker."""
+"""One frame in, every face with its emotion out: detector -> framed crop -> classifier -> tracker."""
 
-from edgefer.device.faces import FaceDetector, crop_face
+from typing import List, Optional
+
+import numpy as np
+
+from edgefer.device.faces import FaceFinder
+from edgefer.device.framing import LEGACY_MARGIN, CropGeometry, crop_for
+from edgefer.device.runtime import Classifier
 from edgefer.device.tracking import FaceTracker
+
+
+def model_geometry(classifier: Classifier, detector_name: str) -> Optional[CropGeometry]:
+    """The crop geometry the model file carries for this detector, if any."""
+    fitted = classifier.metadata.get("crop", {})
+    if not isinstance(fitted, dict) or detector_name not in fitted:
+        return None
+    return CropGeometry.from_metadata(fitted[detector_name], classifier.path)
 
 
 class EmotionPipeline:
     """Holds the classifier, the face detector and the tracker for a stream of frames."""
 
-    def __init__(self, classifier, min_face=40, margin=0.1, smooth=5):
-        self.classifier = classifier
-        self.detector = FaceDetector(min_size=min_face)
+    def __init__(self, classifier: Classifier, detector: FaceFinder, margin: float = LEGACY_MARGIN, smooth: int = 5):
+        self.classifier, self.detector = classifier, detector
+        self.geometry = model_geometry(classifier, detector.name)
+        self.smooth, self.margin = smooth, margin
         self.tracker = FaceTracker(window=smooth)
-        self.margin = margin
 
-    def process(self, frame):
-        """A list of {"id", "box", "emotion", "score", "scores"} for the faces in ``frame``."""
-        boxes = self.detector.detect(frame)
-        if not boxes:
+    def process(self, frame: np.ndarray, still: bool = False) -> List[dict]:
+        """A list of {"id", "box", "emotion", "score", "scores"[, "keypoints"]} for the faces in
+        ``frame``. A ``still`` is an independent picture: nothing is tracked or smoothed into it."""
+        if still:
+            self.tracker = FaceTracker(window=1)
+        detections = self.detector.detect(frame)
+        if not detections:
             self.tracker.update([], [])
             return []
-        crops = [crop_face(frame, box, self.classifier.face_size, self.margin) for box in boxes]
+        size = self.classifier.face_size
+        crops = [crop_for(frame, d, self.geometry, size, self.margin) for d in detections]
         probs = self.classifier.predict(crops)
         labels = self.classifier.labels
         faces = []
-        for box, (track_id, scores) in zip(boxes, self.tracker.update(boxes, probs)):
+        for detection, (track_id, scores) in zip(detections, self.tracker.update([d.box for d in detections], probs)):
             best = int(scores.argmax())
-            faces.append({
+            face = {
                 "id": track_id,
-                "box": box,
+                "box": detection.box,
                 "emotion": labels[best],
                 "score": round(float(scores[best]), 4),
                 "scores": {label: round(float(p), 4) for label, p in zip(labels, scores)},
-            })
+            }
+            if detection.keypoints:
+                face["keypoints"] = {k: list(v) for k, v in detection.keypoints.items()}
+            faces.append(face)
         return faces

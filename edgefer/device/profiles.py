@@ -8,6 +8,7 @@ from typing import Optional
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.bundled import default_model_path
+from edgefer.device.faces import DEFAULT_DETECTOR
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
 
@@ -50,13 +51,14 @@ class DeviceSettings:
     threads: Optional[int]
     camera: Optional[str]
     min_face: int
+    detector: str
 
 
 DEFAULT_MIN_FACE = 40
 
 
 def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
-                    min_face: Optional[int] = None) -> DeviceSettings:
+                    min_face: Optional[int] = None, detector: Optional[str] = None) -> DeviceSettings:
     """Command-line values win, then the device profile's, then the defaults."""
     profile = get_profile(device) if device else {}
     model = model or default_model_path()
@@ -68,4 +70,5 @@ def device_settings(device: Optional[str] = None, model: Optional[str] = None, t
         threads=threads or profile.get("threads"),
         camera=profile.get("camera"),
         min_face=min_face or profile.get("min_face", DEFAULT_MIN_FACE),
+        detector=detector or profile.get("detector", DEFAULT_DETECTOR),
     )

@@ -6,7 +6,6 @@ Never imports TensorFlow unless the first two are missing.
 
 import importlib
 import os
-import time
 
 import numpy as np
 
@@ -108,12 +107,6 @@ class Classifier:
             self.interpreter.invoke()
             out[i] = self._dequantize(self.interpreter.get_tensor(self.output["index"])[0])
         return out
-
-    def timed_invoke(self):
-        """Seconds one invoke takes on the current input tensor."""
-        start = time.perf_counter()
-        self.interpreter.invoke()
-        return time.perf_counter() - start
 
     @property
     def size_bytes(self):

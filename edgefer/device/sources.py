@@ -1,9 +1,13 @@
 """Frame sources for ``edgefer run``: a camera, picamera2, an image or video file, a folder, a
-glob, or the built-in ``sample``. Each yields (frame index, seconds since start, BGR frame)."""
+glob, or the built-in ``sample``. Each yields ``Frame``s: a BGR image, the name of what it came
+from, and whether it is an independent still (images of a folder are different pictures, not a
+clip, so nothing is tracked or smoothed across them)."""
 
 import glob
 import os
 import time
+from dataclasses import dataclass
+from typing import Iterator, Optional
 
 import cv2
 import numpy as np
@@ -11,11 +15,22 @@ import numpy as np
 from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video_file
 
+
+@dataclass(frozen=True)
+class Frame:
+    """One BGR image; ``source`` is the file name it came from (None for a camera or the
+    sample); a ``still`` is an independent picture, not part of a clip."""
+
+    image: np.ndarray
+    source: Optional[str] = None
+    still: bool = False
+
+
 SAMPLE_IMAGE = os.path.join(os.path.dirname(__file__), "samples", "astronaut.jpg")
 SAMPLE_FRAMES = 30
 
 
-def sample_frames(count=SAMPLE_FRAMES):
+def sample_frames(count: int = SAMPLE_FRAMES) -> Iterator[np.ndarray]:
     """A short clip made at run time from a public-domain photo (NASA's portrait of astronaut
     Eileen Collins, as shipped by scikit-image): a slow zoom and pan across her smiling face."""
     photo = cv2.imread(SAMPLE_IMAGE)
@@ -39,17 +54,19 @@ def _video_frames(capture):
     capture.release()
 
 
-def _file_frames(path):
+def _file_frames(path: str) -> Iterator[Frame]:
+    name = os.path.basename(path)
     if is_video_file(path):
         capture = cv2.VideoCapture(path)
         if not capture.isOpened():
             raise EdgeferError(f"{path}: cannot be opened as a video")
-        yield from _video_frames(capture)
+        for image in _video_frames(capture):
+            yield Frame(image, name)
         return
-    frame = cv2.imread(path)
-    if frame is None:
+    image = cv2.imread(path)
+    if image is None:
         raise EdgeferError(f"{path}: not a readable image or video")
-    yield frame
+    yield Frame(image, name, still=True)
 
 
 def camera_frames(index, retries=3, retry_delay=1.0):
@@ -106,17 +123,17 @@ def resolve_paths(source):
     return paths
 
 
-def open_source(camera=None, source=None):
-    """An iterator of BGR frames for ``--camera`` (index or 'picamera2') or ``--source``."""
+def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> Iterator[Frame]:
+    """``Frame``s for ``--camera`` (index or 'picamera2') or ``--source``."""
     if camera is not None:
         if camera == "picamera2":
-            return picamera2_frames()
+            return (Frame(image) for image in picamera2_frames())
         if not str(camera).isdigit():
             raise EdgeferError(f"--camera takes a camera index or 'picamera2', not {camera!r}")
-        return camera_frames(int(camera))
+        return (Frame(image) for image in camera_frames(int(camera)))
     if source is None or source == "sample":
-        return sample_frames()
+        return (Frame(image) for image in sample_frames())
     if str(source).isdigit():
-        return camera_frames(int(source))
+        return (Frame(image) for image in camera_frames(int(source)))
     paths = resolve_paths(source)
     return (frame for path in paths for frame in _file_frames(path))

@@ -2,9 +2,10 @@ import pytest
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.bundled import default_model_path
+from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
 from edgefer.device.profiles import DEFAULT_MIN_FACE, device_settings, get_profile, list_profiles
 
-PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model_variant", "min_face"}
+PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model_variant", "min_face", "detector"}
 PROFILES = [p["name"] for p in list_profiles()]
 
 
@@ -17,7 +18,7 @@ def test_every_profile_has_exactly_the_keys_that_are_read(name):
     profile = get_profile(name)
     assert set(profile) == PROFILE_KEYS
     assert profile["threads"] >= 1 and profile["min_face"] >= 1
-    assert profile["delegate"] in (None, "edgetpu")
+    assert profile["delegate"] in (None, "edgetpu") and profile["detector"] in DETECTORS
     assert (profile["delegate"] == "edgetpu") == (profile["model_variant"] == "int8_edgetpu")
 
 
@@ -27,14 +28,15 @@ def test_cpu_profiles_merge_under_the_command_line(name):
     merged = device_settings(name)
     assert (merged.threads, merged.camera, merged.min_face) == (profile["threads"], profile["camera"], profile["min_face"])
     assert merged.model_path == default_model_path()
-    overridden = device_settings(name, model="/x/m.tflite", threads=1, min_face=90)
-    assert (overridden.model_path, overridden.threads, overridden.min_face) == ("/x/m.tflite", 1, 90)
+    overridden = device_settings(name, model="/x/m.tflite", threads=1, min_face=90, detector="haar")
+    assert (overridden.model_path, overridden.threads, overridden.min_face, overridden.detector) == \
+        ("/x/m.tflite", 1, 90, "haar")
 
 
 def test_without_a_profile_the_defaults_apply():
     settings = device_settings()
     assert settings.threads is None and settings.delegate is None and settings.camera is None
-    assert settings.min_face == DEFAULT_MIN_FACE
+    assert settings.min_face == DEFAULT_MIN_FACE and settings.detector == DEFAULT_DETECTOR
 
 
 @pytest.mark.parametrize("name", [p for p in PROFILES if get_profile(p)["delegate"] == "edgetpu"])

@@ -1,5 +1,6 @@
 """`edgefer run` and `edgefer bench` through the real CLI, on real files, without TensorFlow."""
 
+import csv
 import json
 import os
 import subprocess
@@ -84,3 +85,37 @@ def test_nothing_is_written_without_output(tmp_path):
 ])
 def test_run_bad_input_gives_one_line_error(args, fragment):
     assert_one_line_error(edgefer_without_tensorflow("run", "--no-display", "--max-frames", "1", *args), fragment)
+
+
+def test_folder_images_are_independent_and_name_their_source(tmp_path):
+    photo = cv2.imread(SAMPLE_IMAGE)
+    cv2.imwrite(str(tmp_path / "a_face.jpg"), photo)
+    cv2.imwrite(str(tmp_path / "b_mirrored.jpg"), photo[:, ::-1])
+    cv2.imwrite(str(tmp_path / "c_face.jpg"), photo)
+    result = edgefer_without_tensorflow("run", "--source", str(tmp_path), "--json", "--no-display")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["source"] for line in lines] == ["a_face.jpg", "b_mirrored.jpg", "c_face.jpg"]
+    faces = [line["faces"][0] for line in lines]
+    assert [face["id"] for face in faces] == [0, 0, 0]  # a new picture starts afresh
+    assert faces[0]["scores"] == faces[2]["scores"]  # same picture, same scores: nothing carried over
+    assert set(faces[0]["keypoints"]) == {"right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear"}
+
+
+def test_the_default_detector_finds_the_boxed_faces_in_real_photos(real_photos):
+    folder = os.path.join(real_photos, "faces-in-photos")
+    boxes = {}
+    with open(os.path.join(folder, "boxes.csv")) as f:
+        for row in csv.DictReader(f):
+            boxes.setdefault(row["file"], []).append([float(row[k]) for k in "xywh"])
+    result = edgefer_without_tensorflow("run", "--source", folder, "--json", "--no-display")
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = total = 0
+    for line in map(json.loads, result.stdout.splitlines()):
+        detections = [face["box"] for face in line["faces"]]
+        for x, y, w, h in boxes[line["source"]]:
+            cx, cy = x + w / 2, y + h / 2
+            total += 1
+            found += any(dx <= cx <= dx + dw and dy <= cy <= dy + dh and 0.25 <= dw * dh / (w * h) <= 6
+                         for dx, dy, dw, dh in detections)
+    assert total == 18 and found / total >= 0.9, (found, total)

@@ -16,8 +16,9 @@ def write_images(folder, names):
 
 def test_sample_is_the_default_source():
     frames = list(open_source())
-    assert len(frames) == SAMPLE_FRAMES and frames[0].shape == (320, 320, 3)
-    assert not np.array_equal(frames[0], frames[-1])  # the clip moves
+    assert len(frames) == SAMPLE_FRAMES and frames[0].image.shape == (320, 320, 3)
+    assert not np.array_equal(frames[0].image, frames[-1].image)  # the clip moves
+    assert {(f.source, f.still) for f in frames} == {(None, False)}
 
 
 def test_a_folder_gives_its_images_sorted_and_skips_other_files(tmp_path):
@@ -25,13 +26,23 @@ def test_a_folder_gives_its_images_sorted_and_skips_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     assert [os.path.basename(p) for p in resolve_paths(str(tmp_path))] == ["a.jpg", "b.png", "c.bmp"]
     frames = list(open_source(source=str(tmp_path)))
-    assert [int(f[0, 0, 0]) for f in frames] == [40, 0, 80]
+    assert [int(f.image[0, 0, 0]) for f in frames] == [40, 0, 80]
+    assert [(f.source, f.still) for f in frames] == [("a.jpg", True), ("b.png", True), ("c.bmp", True)]
 
 
 def test_a_glob_and_a_single_file(tmp_path):
     write_images(tmp_path, ["x1.png", "x2.png", "y.png"])
     assert [os.path.basename(p) for p in resolve_paths(str(tmp_path / "x*.png"))] == ["x1.png", "x2.png"]
-    assert len(list(open_source(source=str(tmp_path / "y.png")))) == 1
+    assert [f.source for f in open_source(source=str(tmp_path / "y.png"))] == ["y.png"]
+
+
+def test_a_video_file_is_a_clip_named_by_its_file(tmp_path):
+    path = str(tmp_path / "clip.avi")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
+    for i in range(3):
+        writer.write(np.full((24, 32, 3), 50 * i, np.uint8))
+    writer.release()
+    assert [(f.source, f.still) for f in open_source(source=path)] == [("clip.avi", False)] * 3
 
 
 @pytest.mark.parametrize("camera, source, fragment", [
