@@ -38,7 +38,8 @@ def echo_listing(items, as_json, describe):
 @click.option("--max-frames", default=0, type=click.IntRange(min=0), help="Stop after N frames (0: until the source ends).")
 @click.option("--smooth", default=5, show_default=True, type=click.IntRange(min=1, max=1000),
               help="Per-face moving-average span in frames (1 = off).")
-@click.option("--min-face", default=None, type=click.IntRange(min=1), help="Ignore faces smaller than this many pixels [40].")
+@click.option("--min-face", default=None, type=click.IntRange(min=1),
+              help="Ignore faces smaller than this many pixels [16; haar: 40].")
 @click.option("--margin", default=0.1, show_default=True, type=click.FloatRange(0, 1),
               help="Grow each face box by this fraction per side (detectors without a fitted crop, e.g. haar).")
 @DETECTOR
@@ -109,7 +110,7 @@ def devices(as_json):
     from edgefer.device.profiles import list_profiles
 
     echo_listing(list_profiles(), as_json, lambda p: (
-        f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} "
+        f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} detector={p['detector']} "
         f"camera={p['camera']} model={p['model_variant']}  {p['description']}"))
 
 

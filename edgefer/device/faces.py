@@ -14,6 +14,7 @@ from edgefer.device.blazeface import SPECS, BlazeFaceDetector, Detection, box_io
 
 DETECTORS = (*SPECS, "haar")
 DEFAULT_DETECTOR = "blazeface-full"
+MIN_FACE = {"blazeface-full": 16, "blazeface-short": 16, "haar": 40}  # default smallest face, pixels
 MAX_DETECT_SIDE = 1920  # frames are detected on a copy no larger than this, boxes mapped back
 CASCADE_NAME = "haarcascade_frontalface_alt2.xml"
 _CASCADE_FOLDERS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades",
@@ -108,13 +109,14 @@ class FaceFinder:
         return found
 
 
-def make_detector(name: str = DEFAULT_DETECTOR, min_score: Optional[float] = None, min_size: int = 40,
+def make_detector(name: str = DEFAULT_DETECTOR, min_score: Optional[float] = None, min_size: Optional[int] = None,
                   tiles: int = 0, threads: Optional[int] = None) -> FaceFinder:
     """The detector called ``name`` (see ``DETECTORS``), wrapped for large frames and tiles."""
+    if name not in DETECTORS:
+        raise EdgeferError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    min_size = MIN_FACE[name] if min_size is None else min_size
     if name == "haar":
         detector = HaarDetector(min_size=min_size)
-    elif name in SPECS:
-        detector = BlazeFaceDetector(name, min_score=min_score, threads=threads)
     else:
-        raise EdgeferError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+        detector = BlazeFaceDetector(name, min_score=min_score, threads=threads)
     return FaceFinder(detector, min_size, tiles)

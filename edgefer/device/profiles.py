@@ -8,7 +8,7 @@ from typing import Optional
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.bundled import default_model_path
-from edgefer.device.faces import DEFAULT_DETECTOR
+from edgefer.device.faces import DEFAULT_DETECTOR, MIN_FACE
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
 
@@ -54,13 +54,13 @@ class DeviceSettings:
     detector: str
 
 
-DEFAULT_MIN_FACE = 40
 
 
 def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
                     min_face: Optional[int] = None, detector: Optional[str] = None) -> DeviceSettings:
     """Command-line values win, then the device profile's, then the defaults."""
     profile = get_profile(device) if device else {}
+    chosen = detector or profile.get("detector", DEFAULT_DETECTOR)
     model = model or default_model_path()
     if profile:
         model = model_for_profile(model, profile)
@@ -69,6 +69,6 @@ def device_settings(device: Optional[str] = None, model: Optional[str] = None, t
         delegate=profile.get("delegate"),
         threads=threads or profile.get("threads"),
         camera=profile.get("camera"),
-        min_face=min_face or profile.get("min_face", DEFAULT_MIN_FACE),
-        detector=detector or profile.get("detector", DEFAULT_DETECTOR),
+        min_face=min_face or MIN_FACE[chosen],
+        detector=chosen,
     )

@@ -2,10 +2,10 @@ import pytest
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.bundled import default_model_path
-from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
-from edgefer.device.profiles import DEFAULT_MIN_FACE, device_settings, get_profile, list_profiles
+from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS, MIN_FACE
+from edgefer.device.profiles import device_settings, get_profile, list_profiles
 
-PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model_variant", "min_face", "detector"}
+PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model_variant", "detector"}
 PROFILES = [p["name"] for p in list_profiles()]
 
 
@@ -17,7 +17,7 @@ def test_the_documented_profiles_exist():
 def test_every_profile_has_exactly_the_keys_that_are_read(name):
     profile = get_profile(name)
     assert set(profile) == PROFILE_KEYS
-    assert profile["threads"] >= 1 and profile["min_face"] >= 1
+    assert profile["threads"] >= 1
     assert profile["delegate"] in (None, "edgetpu") and profile["detector"] in DETECTORS
     assert (profile["delegate"] == "edgetpu") == (profile["model_variant"] == "int8_edgetpu")
 
@@ -26,7 +26,8 @@ def test_every_profile_has_exactly_the_keys_that_are_read(name):
 def test_cpu_profiles_merge_under_the_command_line(name):
     profile = get_profile(name)
     merged = device_settings(name)
-    assert (merged.threads, merged.camera, merged.min_face) == (profile["threads"], profile["camera"], profile["min_face"])
+    assert (merged.threads, merged.camera, merged.detector) == (profile["threads"], profile["camera"], profile["detector"])
+    assert merged.min_face == MIN_FACE[profile["detector"]]
     assert merged.model_path == default_model_path()
     overridden = device_settings(name, model="/x/m.tflite", threads=1, min_face=90, detector="haar")
     assert (overridden.model_path, overridden.threads, overridden.min_face, overridden.detector) == \
@@ -36,7 +37,8 @@ def test_cpu_profiles_merge_under_the_command_line(name):
 def test_without_a_profile_the_defaults_apply():
     settings = device_settings()
     assert settings.threads is None and settings.delegate is None and settings.camera is None
-    assert settings.min_face == DEFAULT_MIN_FACE and settings.detector == DEFAULT_DETECTOR
+    assert settings.min_face == MIN_FACE[DEFAULT_DETECTOR] and settings.detector == DEFAULT_DETECTOR
+    assert device_settings(detector="haar").min_face == 40
 
 
 @pytest.mark.parametrize("name", [p for p in PROFILES if get_profile(p)["delegate"] == "edgetpu"])
