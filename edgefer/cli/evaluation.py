@@ -7,6 +7,7 @@ import click
 
 from edgefer.cli.app import friendly_errors, main
 from edgefer.core.spec import SPLITS
+from edgefer.device.faces import DETECTORS
 
 
 @main.command()
@@ -46,3 +47,54 @@ def parity(float_path, quant_path, data_path, as_json, **options):
                    f"(95% CI {lo:+.2f} to {hi:+.2f}), agreement {report['agreement']:.4f}; "
                    f"{'PASS' if report['passed'] else 'FAIL'} (limit {settings.max_drop} pp); report in {settings.out_dir}")
     sys.exit(0 if report["passed"] else 1)
+
+
+@main.group()
+def framing():
+    """Fit and check how detected faces are cut for the classifier."""
+
+
+@framing.command("fit")
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--out", "out_path", required=True, type=click.Path(), help="Geometry JSON to write.")
+@click.option("--limit", default=2000, show_default=True, type=click.IntRange(min=20),
+              help="Class-stratified training faces to measure.")
+@click.option("--into", "models", multiple=True, type=click.Path(),
+              help="Also write the geometry into this model file's metadata (repeatable).")
+@friendly_errors
+def framing_fit(data_path, out_path, limit, models):
+    """Measure where each BlazeFace detector frames FER2013 Training faces.
+
+    Faces are enlarged 4x onto a grey canvas, detected, and the median box size and face
+    centre (eyes and mouth) become the crop geometry the device uses for that detector.
+
+    \b
+    Example:
+      edgefer framing fit ~/.cache/edgefer-data/fer2013 --out crop-geometry.json \\
+          --into edgefer/device/models/fer2013-lite0_int8.tflite
+    """
+    from edgefer.evaluation.framing import fit_all
+
+    geometry = fit_all(data_path, out_path, limit, models)
+    click.echo(json.dumps(geometry, indent=2))
+
+
+@framing.command("check")
+@click.argument("data_path", metavar="DATA", type=click.Path())
+@click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
+@click.option("--geometry", "geometry_path", default=None, type=click.Path(),
+              help="Geometry JSON to use instead of the model's own.")
+@click.option("--detector", default="blazeface-full", show_default=True, type=click.Choice(DETECTORS))
+@click.option("--split", default="val", show_default=True, type=click.Choice(SPLITS))
+@click.option("--limit", default=0, type=click.IntRange(min=0), help="Use a class-stratified subset of N faces.")
+@friendly_errors
+def framing_check(data_path, model_path, geometry_path, detector, split, limit):
+    """Accuracy on 48x48 faces against the whole device path on the same faces staged as frames.
+
+    \b
+    Example:
+      edgefer framing check ~/.cache/edgefer-data/fer2013 --split val
+    """
+    from edgefer.evaluation.framing import check_split
+
+    click.echo(json.dumps(check_split(data_path, model_path, geometry_path, detector, split, limit), indent=2))

@@ -13,6 +13,7 @@ import math
 import zipfile
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.files import write_bytes
 
 METADATA_NAME = "edgefer.json"
 REQUIRED_KEYS = ("labels", "face_size")
@@ -28,6 +29,27 @@ def with_metadata(tflite_bytes, metadata):
         z.writestr(METADATA_NAME, json.dumps(metadata, indent=2))
         z.writestr("labels.txt", "\n".join(metadata["labels"]) + "\n")
     return bytes(tflite_bytes) + archive.getvalue()
+
+
+def flatbuffer_bytes(path: str) -> bytes:
+    """The model file's TFLite flatbuffer, without the metadata archive appended to it."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            start = min(info.header_offset for info in z.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return data
+    return data[:start]
+
+
+def update_metadata(path: str, changes: dict) -> dict:
+    """Rewrite the model file at ``path`` (atomically) with ``changes`` merged into its metadata;
+    the flatbuffer is left as it is. Returns the new metadata."""
+    metadata = {**read_metadata(path), **changes}
+    check_metadata(metadata, path)
+    write_bytes(path, with_metadata(flatbuffer_bytes(path), metadata))
+    return metadata
 
 
 def read_metadata(path: str) -> dict:

@@ -7,15 +7,22 @@ runs the whole device path (detect, align, crop, classify) on staged faces of an
 and compares its accuracy with the classifier's on the 48x48 faces themselves.
 """
 
-from typing import Optional, Tuple
+import os
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.files import read_json, write_json
+from edgefer.core.metadata import update_metadata
 from edgefer.core.metrics import classification_metrics
 from edgefer.core.progress import progress
-from edgefer.device.faces import FaceFinder
+from edgefer.core.spec import check_labels
+from edgefer.data.datasets import load_dataset, stratified_indices
+from edgefer.device.blazeface import SPECS
+from edgefer.device.bundled import default_model_path
+from edgefer.device.faces import FaceFinder, make_detector
 from edgefer.device.framing import CropGeometry, crop_for, face_centre
 from edgefer.device.runtime import Classifier
 
@@ -88,3 +95,36 @@ def framing_check(classifier: Classifier, faces: np.ndarray, labels: np.ndarray,
         "accuracy_device_path": float((recut == labels).mean()),
         "accuracy_device_path_detected": float((recut[found] == labels[found]).mean()) if found.any() else 0.0,
     }
+
+
+def fit_all(data: str, out_path: str, limit: int = 2000, models: Sequence[str] = ()) -> dict:
+    """Fit every BlazeFace variant on ``limit`` stratified training faces of ``data``; write the
+    geometry JSON to ``out_path`` and into each model file's metadata (``crop``)."""
+    dataset = load_dataset(data, ("train",))
+    train = dataset.split("train")
+    faces = train.images[stratified_indices(train.labels, limit, seed=0)]
+    crop, fitted = {}, {}
+    for name in SPECS:
+        geometry, summary = fit_geometry(faces, make_detector(name, min_size=0))
+        crop[name] = geometry.to_metadata()
+        fitted[name] = summary
+    result = {"crop": crop, "fitted_on": {"dataset": dataset.name, "split": "train", "faces": fitted}}
+    write_json(out_path, result)
+    for model in models:
+        update_metadata(model, {"crop": crop})
+    return result
+
+
+def check_split(data: str, model_path: Optional[str], geometry_path: Optional[str], detector: str, split: str,
+                limit: int = 0) -> dict:
+    """``framing_check`` on ``split`` of ``data`` with the model's geometry (or the file's)."""
+    classifier = Classifier(model_path or default_model_path())
+    dataset = load_dataset(data, (split,))
+    check_labels(dataset.labels, classifier.labels, data, "dataset labels")
+    part = dataset.split(split)
+    if limit:
+        part = part.subset(stratified_indices(part.labels, limit, seed=0))
+    crop = read_json(geometry_path)["crop"] if geometry_path else classifier.metadata.get("crop", {})
+    geometry = CropGeometry.from_metadata(crop[detector], geometry_path or classifier.path) if detector in crop else None
+    report = framing_check(classifier, part.images, part.labels, make_detector(detector, min_size=0), geometry)
+    return {"dataset": dataset.name, "split": split, "model": os.path.basename(classifier.path), **report}
