@@ -2,7 +2,7 @@
 
 import click
 
-from edgefer.cli.app import friendly_errors, main, quiet_tensorflow
+from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflow, require_tensorflow
 
 
 @main.command()
@@ -35,7 +35,11 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     from edgefer.convert.options import QuantizeOptions
 
     settings = QuantizeOptions(modes=tuple(m.strip() for m in modes.split(",") if m.strip()), **options)
+    check_inputs(model_path, out_dir)
+    check_inputs(data_path)
+    check_inputs(manifest)
     quiet_tensorflow()
+    require_tensorflow("quantize")
     from edgefer.convert.quantize import quantize as run_quantize
 
     run_quantize(model_path, data_path, manifest, out_dir, options=settings,

@@ -5,7 +5,7 @@ import os
 
 import click
 
-from edgefer.cli.app import friendly_errors, main
+from edgefer.cli.app import FiniteRange, friendly_errors, main
 from edgefer.device.faces import DETECTORS
 
 MODEL = click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
@@ -40,10 +40,10 @@ def echo_listing(items, as_json, describe):
               help="Per-face moving-average span in frames (1 = off).")
 @click.option("--min-face", default=None, type=click.IntRange(min=1),
               help="Ignore faces smaller than this many pixels [16; haar: 40].")
-@click.option("--margin", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--margin", default=0.1, show_default=True, type=FiniteRange(0, 1),
               help="Grow each face box by this fraction per side (detectors without a fitted crop, e.g. haar).")
 @DETECTOR
-@click.option("--min-score", default=None, type=click.FloatRange(0, 1), help="Detector score threshold [0.5].")
+@click.option("--min-score", default=None, type=FiniteRange(0, 1), help="Detector score threshold [0.5].")
 @click.option("--detect-tiles", default=0, type=click.IntRange(0, 8),
               help="Also detect on N x N overlapping tiles (crowds in large frames).")
 @friendly_errors
@@ -60,12 +60,14 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
       edgefer run --source clip.mp4 --output annotated.mp4 --no-display
     """
     from edgefer.device.faces import make_detector
-    from edgefer.device.live import RunOptions, run_stream
+    from edgefer.device.live import RunOptions, check_output_path, run_stream
     from edgefer.device.pipeline import EmotionPipeline
     from edgefer.device.profiles import device_settings
     from edgefer.device.runtime import Classifier
     from edgefer.device.sources import open_source
 
+    if output:
+        check_output_path(output)
     settings = device_settings(device, model_path, threads, min_face, detector)
     if camera is None and source is None:
         camera = settings.camera

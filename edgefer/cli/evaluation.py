@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from edgefer.cli.app import friendly_errors, main
+from edgefer.cli.app import FiniteRange, friendly_errors, main
 from edgefer.core.spec import SPLITS
 from edgefer.device.faces import DETECTORS
 
@@ -16,7 +16,7 @@ from edgefer.device.faces import DETECTORS
 @click.option("--data", "data_path", required=True, type=click.Path(), help="Dataset with the split to measure on.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
 @click.option("--limit", default=0, type=click.IntRange(min=0), help="Use a fixed class-stratified subset of N images.")
-@click.option("--max-drop", default=1.0, show_default=True, type=click.FloatRange(-100, 100),
+@click.option("--max-drop", default=1.0, show_default=True, type=FiniteRange(-100, 100),
               help="Largest allowed accuracy drop, in percentage points.")
 @click.option("--out", "out_dir", default="parity", show_default=True, type=click.Path(),
               help="Folder for report.md, report.json and PNGs.")

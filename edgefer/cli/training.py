@@ -1,15 +1,37 @@
 """Training-host commands: ``train``, ``qat`` and ``evaluate`` (TensorFlow, loaded on use)."""
 
+import contextlib
 import json
+import os
+import signal
+import sys
 
 import click
 
-from edgefer.cli.app import friendly_errors, main, quiet_tensorflow
+from edgefer.cli.app import FiniteRange, check_inputs, friendly_errors, main, quiet_tensorflow, require_tensorflow
 from edgefer.cli.data import FERPLUS_MODE
 from edgefer.core.spec import SPLITS
 from edgefer.training.backbones import BACKBONES
 
-POSITIVE = click.FloatRange(min=0, min_open=True)
+POSITIVE = FiniteRange(min=0, min_open=True)
+
+
+@contextlib.contextmanager
+def interrupt_ends_training(run_dir, hint=""):
+    """Ctrl-C or SIGTERM: say how to go on and leave at once (TensorFlow's threads would keep the
+    process alive); checkpoints are written atomically, so the run folder stays resumable."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; finished epochs are kept in {run_dir}{hint}", err=True)
+        sys.stderr.flush()
+        os._exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 
 
@@ -23,14 +45,14 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @click.option("--epochs", default=12, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1, max=65536))
 @click.option("--lr", default=1e-3, show_default=True, type=POSITIVE, help="Peak learning rate of the one-cycle schedule.")
-@click.option("--weight-decay", default=1e-4, show_default=True, type=click.FloatRange(min=0),
+@click.option("--weight-decay", default=1e-4, show_default=True, type=FiniteRange(min=0),
               help="AdamW decay; 0 gives plain Adam.")
-@click.option("--label-smoothing", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--label-smoothing", default=0.0, show_default=True, type=FiniteRange(0, 1, max_open=True))
 @click.option("--class-weights", default="balanced", show_default=True, type=click.Choice(["balanced", "sqrt", "none"]))
 @click.option("--augment/--no-augment", default=True, show_default=True, help="Random crop, flip, brightness/contrast jitter.")
 @click.option("--geometric", is_flag=True,
               help="Detector-like zoom 15%, shift 10%, rotation 15 degrees instead of the random crop.")
-@click.option("--erase", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Probability of random erasing.")
+@click.option("--erase", default=0.0, show_default=True, type=FiniteRange(0, 1), help="Probability of random erasing.")
 @click.option("--limit", default=0, type=click.IntRange(min=0), help="Train on a stratified subset of N training images.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
@@ -45,11 +67,14 @@ def train(data_path, run_dir, resume, **options):
     Example:
       edgefer train ~/.cache/edgefer-data/fer2013 --out runs/lite0 --epochs 1 --limit 2000
     """
+    check_inputs(data_path, run_dir)
     quiet_tensorflow()
+    require_tensorflow("train")
     from edgefer.training.train import TrainConfig
     from edgefer.training.train import train as run_training
 
-    metrics = run_training(TrainConfig(data=data_path, **options), run_dir, resume=resume)
+    with interrupt_ends_training(run_dir, " (continue with --resume)"):
+        metrics = run_training(TrainConfig(data=data_path, **options), run_dir, resume=resume)
     click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
 
 
@@ -74,10 +99,13 @@ def qat(source_run, run_dir, epochs, lr, batch_size, seed):
       edgefer quantize runs/lite0-qat --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/ --snap-weights
     """
+    check_inputs(source_run, run_dir)
     quiet_tensorflow()
+    require_tensorflow("qat")
     from edgefer.training.qat import finetune
 
-    metrics = finetune(source_run, run_dir, epochs, lr, batch_size, seed)
+    with interrupt_ends_training(run_dir):
+        metrics = finetune(source_run, run_dir, epochs, lr, batch_size, seed)
     click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
 
 
@@ -96,7 +124,10 @@ def evaluate(model_path, data_path, split, out_dir, ferplus_mode):
     Example:
       edgefer evaluate runs/lite0 ~/.cache/edgefer-data/fer2013 --split val
     """
+    check_inputs(model_path, out_dir)
+    check_inputs(data_path)
     quiet_tensorflow()
+    require_tensorflow("evaluate")
     from edgefer.training.evaluate import evaluate_run
 
     metrics = evaluate_run(model_path, data_path, split, out_dir, ferplus_mode)

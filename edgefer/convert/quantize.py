@@ -11,7 +11,7 @@ import tensorflow as tf
 from edgefer.convert.edgetpu import compile_for_edgetpu
 from edgefer.convert.options import MODES, QuantizeOptions
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import write_bytes, write_json
+from edgefer.core.files import check_output_folder, write_bytes, write_json
 from edgefer.core.metadata import with_metadata
 from edgefer.core.spec import check_labels
 from edgefer.data.calibration import calibration_images, read_manifest
@@ -98,6 +98,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
 
     With ``snap_weights`` every file is made from the model with its kernels rounded to the
     int8 grid (``edgefer.training.int8_grid``), so float32 and int8 files hold the same weights."""
+    check_output_folder(out_dir, create=False)
     keras_path, config = resolve_run(model_path)
     manifest_header, ids = read_manifest(manifest_path)
     dataset = load_dataset(data, ("train", "val"))
@@ -108,7 +109,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         snap_to_int8_grid(model)
     export = export_model(model, config["backbone"], options.flip_average)
     name = options.name or os.path.basename(os.path.dirname(os.path.abspath(keras_path)))
-    os.makedirs(out_dir, exist_ok=True)
+    check_output_folder(out_dir)
 
     written = {}
     for mode in options.modes:

@@ -1,25 +1,120 @@
-"""Atomic writes: a result file is either complete or absent, never half-written."""
+"""Writing results safely: a file is either complete or absent, never half-written, and never
+written by replacing something that is not a regular file.
 
+A regular file (or a new path) is written to a temporary file beside it and renamed onto it; a
+symbolic link is followed, so its target is replaced and the link stays. A device, pipe or
+socket (``/dev/stdout``) is written to directly: renaming onto it would replace the device
+node. A folder is refused. Any failure (a full disk, no permission) removes the temporary file
+and becomes one ``EdgeferError`` line.
+"""
+
+import contextlib
 import json
 import os
+import stat
+import tempfile
+from typing import Callable, Iterator
+
+from edgefer.core.errors import EdgeferError
 
 
-def write_bytes(path, data):
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+def _os_error(path: str, exc: OSError) -> EdgeferError:
+    return EdgeferError(f"{path}: could not write ({exc.strerror or exc})")
 
 
-def write_text(path, text):
+def check_output_file(path: str) -> str:
+    """The real path a result file will be written to; refuses a folder, and a path under a file."""
+    real = os.path.realpath(path)
+    if os.path.isdir(real):
+        raise EdgeferError(f"{path}: is a folder; give a file name")
+    check_output_folder(os.path.dirname(real) or ".", create=False)
+    return real
+
+
+def check_output_folder(path: str, create: bool = True) -> str:
+    """Refuse an output folder that is a file or lies under one; create it when ``create``."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise EdgeferError(f"{path}: {probe} is a file, not a folder")
+    if create:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise EdgeferError(f"{path}: cannot create the folder ({exc.strerror or exc})") from None
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path beside ``path`` (after following links) to write to; renamed onto it
+    when the block ends without error, removed otherwise. ``path``'s suffix is kept, so tools
+    that choose a format by extension write the right one."""
+    real = check_output_file(path)
+    folder = os.path.dirname(real) or "."
+    check_output_folder(folder)
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=os.path.splitext(real)[1] or ".tmp",
+                                         dir=folder)
+    os.close(handle)
+    try:
+        yield temporary
+        if os.path.exists(real):
+            os.chmod(temporary, stat.S_IMODE(os.stat(real).st_mode))
+        else:
+            os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, real)
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` as the module docstring says."""
+    real = os.path.realpath(path)
+    if os.path.exists(real) and not os.path.isdir(real) and not stat.S_ISREG(os.stat(real).st_mode):
+        try:
+            with open(real, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise _os_error(path, exc) from None
+        return
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as f:
+            f.write(data)
+
+
+def write_with(path: str, writer: Callable[[str], None]) -> None:
+    """Let ``writer(temporary_path)`` write the file (a figure, an image), then move it into place."""
+    with atomic_path(path) as temporary:
+        writer(temporary)
+
+
+def write_text(path: str, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path, obj):
+def write_json(path: str, obj) -> None:
     write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
+def read_json(path: str):
+    """The JSON in ``path``, or a one-line error naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise EdgeferError(f"{path}: not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EdgeferError(f"{path}: not readable JSON ({str(exc).splitlines()[0]})") from None

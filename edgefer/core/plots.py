@@ -6,11 +6,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from edgefer.core.files import write_with  # noqa: E402
+
 
 def _save(fig, path):
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        write_with(path, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def confusion_png(matrix, labels, path, title):

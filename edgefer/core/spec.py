@@ -6,7 +6,10 @@ from edgefer.core.errors import EdgeferError
 FACE_SIZE = 48  # every model takes a FACE_SIZE x FACE_SIZE grayscale face, values 0-255
 SPLITS = ("train", "val", "test")  # FER2013: Training, PublicTest, PrivateTest
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".tif", ".tiff")
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
+# what ``--output`` can write: images, and videos with the codec each container gets
+OUTPUT_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+OUTPUT_VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
 
 def is_image_file(name: str) -> bool:

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import write_text
+from edgefer.core.files import check_output_file, write_text
 from edgefer.data.datasets import SPLITS, load_dataset, stratified_indices
 from edgefer.data.inspect import pixel_hashes
 
@@ -34,9 +34,6 @@ def choose_calibration(dataset, size, strategy, seed):
 
 def write_manifest(path, ids, header):
     """Write the manifest atomically; ``header`` is an ordered {key: value}."""
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
     lines = ["# edgefer calibration manifest"] + [f"# {k}: {v}" for k, v in header.items()] + list(ids)
     write_text(path, "\n".join(lines) + "\n")
 
@@ -78,6 +75,7 @@ def calibrate(data, out, size=512, strategy="stratified", seed=0):
     """Build and write a manifest for the dataset at ``data``; returns its header."""
     if size < 1:
         raise EdgeferError("--size must be at least 1")
+    check_output_file(out)
     dataset = load_dataset(data, SPLITS)
     ids = choose_calibration(dataset, size, strategy, seed)
     header = {"dataset": dataset.name, "split": "train", "strategy": strategy, "size": len(ids), "seed": seed}

@@ -153,7 +153,7 @@ def load_fer2013_csv(path, splits=SPLITS):
     wanted = ["emotion", "pixels", "Usage"]
     rows = {s: [] for s in SPLITS}
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # spreadsheet programs add a byte-order mark
             reader = csv.reader(f)
             header = [h.strip() for h in next(reader, [])]
             if header[:3] != wanted:
@@ -167,6 +167,8 @@ def load_fer2013_csv(path, splits=SPLITS):
                 rows[FER2013_CSV_USAGE[usage]].append((line, emotion, pixels))
     except UnicodeDecodeError:
         raise EdgeferError(f"{path}: not a text CSV file") from None
+    except csv.Error as exc:
+        raise EdgeferError(f"{path}: not a readable CSV file ({exc})") from None
     dataset = FaceDataset("fer2013", path, FER2013_LABELS)
     for split in splits:
         if not rows[split]:
@@ -202,21 +204,7 @@ def load_ferplus(path, splits=SPLITS, mode="majority"):
         label_file = os.path.join(path, folder, "label.csv")
         if not os.path.exists(label_file):
             raise EdgeferError(f"{label_file}: FER+ label file not found")
-        files, soft = [], []
-        with open(label_file, newline="") as f:
-            for line, row in enumerate(csv.reader(f), start=1):
-                if len(row) != 12:
-                    raise EdgeferError(f"{label_file} line {line}: expected 12 fields (name, box, 10 votes), found {len(row)}")
-                try:
-                    votes = np.array(row[2:], dtype=np.float32)
-                except ValueError:
-                    raise EdgeferError(f"{label_file} line {line}: votes are not numbers") from None
-                if votes.sum() == 0 or votes.argmax() >= 8:
-                    continue
-                dist = np.zeros(len(FERPLUS_LABELS), np.float32)
-                dist[order] = votes[:8] / votes[:8].sum()
-                files.append(os.path.join(path, folder, row[0]))
-                soft.append(dist)
+        files, soft = _read_votes(label_file, os.path.join(path, folder), order)
         if not files:
             raise EdgeferError(f"{label_file}: split {split!r} has no images")
         soft = np.stack(soft)
@@ -225,6 +213,34 @@ def load_ferplus(path, splits=SPLITS, mode="majority"):
         part.soft = soft if mode == "probability" else None
         dataset.splits[split] = part
     return dataset
+
+
+def _read_votes(label_file, folder, order):
+    """(image paths, vote distributions over FERPLUS_LABELS) from one FER+ ``label.csv``."""
+    files, soft = [], []
+    try:
+        with open(label_file, newline="", encoding="utf-8-sig") as f:
+            for line, row in enumerate(csv.reader(f), start=1):
+                if len(row) != 12:
+                    raise EdgeferError(f"{label_file} line {line}: expected 12 fields (name, box, 10 votes), "
+                                       f"found {len(row)}")
+                try:
+                    votes = np.array(row[2:], dtype=np.float32)
+                except ValueError:
+                    raise EdgeferError(f"{label_file} line {line}: votes are not numbers") from None
+                if not np.isfinite(votes).all() or (votes < 0).any():
+                    raise EdgeferError(f"{label_file} line {line}: votes must be counts of 0 or more")
+                if votes.sum() == 0 or votes.argmax() >= 8:
+                    continue
+                dist = np.zeros(len(FERPLUS_LABELS), np.float32)
+                dist[order] = votes[:8] / votes[:8].sum()
+                files.append(os.path.join(folder, os.path.basename(row[0])))
+                soft.append(dist)
+    except UnicodeDecodeError:
+        raise EdgeferError(f"{label_file}: not a text CSV file") from None
+    except csv.Error as exc:
+        raise EdgeferError(f"{label_file}: not a readable CSV file ({exc})") from None
+    return files, soft
 
 
 def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from edgefer.core.files import check_output_folder
 from edgefer.core.plots import class_balance_png, image_grid_png
 from edgefer.data.datasets import SPLITS, load_dataset
 
@@ -43,8 +44,9 @@ def sample_grid(dataset, path, per_class=4, seed=0):
 
 def inspect_dataset(path, out_dir, ferplus_mode="majority"):
     """Load every split, write class_balance.png and samples.png to ``out_dir``; return the report."""
+    check_output_folder(out_dir, create=False)
     dataset = load_dataset(path, SPLITS, ferplus_mode)
-    os.makedirs(out_dir, exist_ok=True)
+    check_output_folder(out_dir)
     counts = dataset.counts()
     class_balance_png(counts, os.path.join(out_dir, "class_balance.png"), f"{dataset.name}: images per class and split")
     sample_grid(dataset, os.path.join(out_dir, "samples.png"))

@@ -1,17 +1,27 @@
-"""``edgefer run``: stream frames through the pipeline, print JSON lines, write or show results."""
+"""``edgefer run``: stream frames through the pipeline, print JSON lines, write or show results.
+
+Ctrl-C and SIGTERM end a run the same way: the frames so far are kept, the output file is
+finished and the summary printed. An ``--output`` file appears only complete: a video is
+written beside its path, read back to check that every frame is in it, then moved into place.
+"""
 
 import collections
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Iterable, Optional, TextIO
 
 import cv2
+import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from edgefer.core.files import atomic_path, check_output_file
+from edgefer.core.spec import OUTPUT_IMAGE_EXTENSIONS, OUTPUT_VIDEO_CODECS
 from edgefer.device.annotate import draw_faces
 from edgefer.device.pipeline import EmotionPipeline
 from edgefer.device.sources import Frame
@@ -28,48 +38,119 @@ class RunOptions:
     max_frames: int = 0
 
 
+def check_output_path(path: str) -> None:
+    """Refuse an ``--output`` whose extension cannot be written, or that is a folder."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in OUTPUT_IMAGE_EXTENSIONS + tuple(OUTPUT_VIDEO_CODECS):
+        raise EdgeferError(f"{path}: --output must end in an image ({', '.join(OUTPUT_IMAGE_EXTENSIONS)}) "
+                           f"or video ({', '.join(OUTPUT_VIDEO_CODECS)}) extension")
+    check_output_file(path)
+
+
 class OutputWriter:
-    """Writes annotated frames to an image file (the latest frame) or a video file."""
+    """Collects annotated frames for an image file (the last frame) or a video file, written to
+    ``temporary`` and checked by ``finish``; frames of another size are fitted to the first."""
 
-    def __init__(self, path, fps=15.0):
-        if not path.lower().endswith(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS):
-            raise EdgeferError(f"{path}: --output must end in an image ({', '.join(IMAGE_EXTENSIONS)}) "
-                               f"or video ({', '.join(VIDEO_EXTENSIONS)}) extension")
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        self.path, self.fps, self.video = path, fps, None
+    def __init__(self, path: str, temporary: str, fps: float = 15.0):
+        self.path, self.temporary, self.fps = path, temporary, fps
+        self.extension = os.path.splitext(path)[1].lower()
+        self.video, self.size, self.last, self.frames = None, None, None, 0
 
-    def write(self, frame):
-        if self.path.lower().endswith(IMAGE_EXTENSIONS):
-            if not cv2.imwrite(self.path, frame):
-                raise EdgeferError(f"{self.path}: could not write the image")
+    def write(self, frame: np.ndarray) -> None:
+        if self.size is None:
+            self.size = (frame.shape[1], frame.shape[0])
+        elif (frame.shape[1], frame.shape[0]) != self.size:
+            frame = fit_frame(frame, self.size)
+        self.frames += 1
+        if self.extension in OUTPUT_IMAGE_EXTENSIONS:
+            self.last = frame
             return
         if self.video is None:
-            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.path.lower().endswith((".mp4", ".m4v", ".mov")) else "MJPG"))
-            self.video = cv2.VideoWriter(self.path, fourcc, self.fps, (frame.shape[1], frame.shape[0]))
+            self.video = cv2.VideoWriter(self.temporary, cv2.VideoWriter_fourcc(*OUTPUT_VIDEO_CODECS[self.extension]),
+                                         self.fps, self.size)
             if not self.video.isOpened():
                 raise EdgeferError(f"{self.path}: could not open a video writer")
         self.video.write(frame)
 
-    def close(self):
-        if self.video is not None:
-            self.video.release()
+    def finish(self) -> dict:
+        """Complete the file and check it; returns {"path", "frames"} of what was written."""
+        if self.frames == 0:
+            raise EdgeferError(f"{self.path}: no frame was processed, so nothing was written")
+        if self.video is None:
+            if not cv2.imwrite(self.temporary, self.last):
+                raise EdgeferError(f"{self.path}: could not write the image")
+            return {"path": self.path, "frames": 1}
+        self.video.release()
+        written = count_frames(self.temporary)
+        if written != self.frames:
+            raise EdgeferError(f"{self.path}: only {written} of {self.frames} frames could be written "
+                               "(is the disk full?); nothing was kept")
+        return {"path": self.path, "frames": written}
+
+
+def fit_frame(frame: np.ndarray, size) -> np.ndarray:
+    """``frame`` scaled into ``size`` (width, height) without distortion, on black."""
+    width, height = size
+    scale = min(width / frame.shape[1], height / frame.shape[0])
+    resized = cv2.resize(frame, (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+    canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+    return canvas
+
+
+def count_frames(path: str) -> int:
+    """Frames that can be read back from a video file."""
+    capture = cv2.VideoCapture(path)
+    count = 0
+    while capture.grab():
+        count += 1
+    capture.release()
+    return count
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM ends the run as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: RunOptions = RunOptions(),
                out: TextIO = sys.stdout) -> dict:
-    """Process ``frames`` until they end, ``max_frames`` is reached or Ctrl-C; returns a summary
-    dict (frames, faces, mean FPS, emotion histogram)."""
-    as_json, output, display, max_frames = options.as_json, options.output, options.display, options.max_frames
-    writer = OutputWriter(output) if output else None
+    """Process ``frames`` until they end, ``max_frames`` is reached, Ctrl-C or SIGTERM; returns a
+    summary dict (frames, faces, mean FPS, emotion histogram, what was written)."""
+    if options.output:
+        check_output_path(options.output)
+    with contextlib.ExitStack() as stack:
+        temporary = stack.enter_context(atomic_path(options.output)) if options.output else None
+        writer = OutputWriter(options.output, temporary) if options.output else None
+        summary = _stream(frames, pipeline, options, out, writer, stack)
+        if writer:
+            summary["written"] = writer.finish()
+    return summary
+
+
+def _stream(frames, pipeline, options, out, writer, stack) -> dict:
     histogram = collections.Counter()
     frames_done = faces_seen = 0
     fps = None
     start = time.perf_counter()
+    stack.enter_context(sigterm_as_interrupt())
     try:
         for index, frame in enumerate(frames):
-            if max_frames and index >= max_frames:
+            if options.max_frames and index >= options.max_frames:
                 break
             tick = time.perf_counter()
             faces = pipeline.process(frame.image, still=frame.still)
@@ -78,26 +159,30 @@ def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: R
             frames_done += 1
             faces_seen += len(faces)
             histogram.update(face["emotion"] for face in faces)
-            if as_json:
+            if options.as_json:
                 line = {"frame": index, **({"source": frame.source} if frame.source else {}),
                         "time": round(now - start, 4), "faces": faces}
                 out.write(json.dumps(line) + "\n")
                 out.flush()
-            if writer or display:
+            if writer or options.display:
                 annotated = draw_faces(frame.image.copy(), faces, fps)
                 if writer:
                     writer.write(annotated)
-                if display:
+                if options.display:
                     cv2.imshow("edgefer", annotated)
                     if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
                         break
     except KeyboardInterrupt:
         pass
     finally:
-        if writer:
-            writer.close()
-        if display:
+        if options.display:
             cv2.destroyAllWindows()
     elapsed = time.perf_counter() - start
-    return {"frames": frames_done, "faces": faces_seen, "mean_fps": round(frames_done / elapsed, 2) if elapsed else 0.0,
-            "emotions": dict(histogram.most_common())}
+    summary = {"frames": frames_done, "faces": faces_seen,
+               "mean_fps": round(frames_done / elapsed, 2) if elapsed else 0.0, "emotions": dict(histogram.most_common())}
+    skipped = getattr(frames, "skipped", [])
+    if skipped:
+        summary["skipped"] = skipped
+    if frames_done == 0 and skipped:
+        raise EdgeferError(f"no input could be read ({len(skipped)} skipped)")
+    return summary

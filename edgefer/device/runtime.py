@@ -31,6 +31,8 @@ def make_interpreter(model_path, delegate=None, threads=None):
     ``*_edgetpu.tflite``) loads the Edge TPU delegate. Returns (interpreter, runtime name)."""
     if not os.path.exists(model_path):
         raise EdgeferError(f"{model_path}: model file not found")
+    if os.path.isdir(model_path):
+        raise EdgeferError(f"{model_path}: is a folder, not a .tflite model file")
     with open(model_path, "rb") as f:
         header = f.read(8)
     if len(header) < 8 or header[4:8] != b"TFL3":

@@ -5,9 +5,10 @@ clip, so nothing is tracked or smoothed across them)."""
 
 import glob
 import os
+import sys
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -123,17 +124,40 @@ def resolve_paths(source):
     return paths
 
 
-def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> Iterator[Frame]:
-    """``Frame``s for ``--camera`` (index or 'picamera2') or ``--source``."""
+class FrameSource:
+    """The ``Frame``s of one source, and the files of a folder or glob it had to skip (an
+    unreadable file there is named on stderr and passed over; a single named file that cannot be
+    read is an error)."""
+
+    def __init__(self, frames: Optional[Iterator[Frame]] = None, paths: Sequence[str] = ()):
+        self.skipped: List[str] = []
+        self._frames = frames if frames is not None else self._files(list(paths))
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames
+
+    def _files(self, paths: List[str]) -> Iterator[Frame]:
+        if len(paths) == 1:
+            yield from _file_frames(paths[0])
+            return
+        for path in paths:
+            try:
+                yield from _file_frames(path)
+            except EdgeferError as exc:
+                print(f"warning: {exc}; skipped", file=sys.stderr, flush=True)
+                self.skipped.append(os.path.basename(path))
+
+
+def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> FrameSource:
+    """The frames of ``--camera`` (index or 'picamera2') or ``--source``."""
     if camera is not None:
         if camera == "picamera2":
-            return (Frame(image) for image in picamera2_frames())
+            return FrameSource(Frame(image) for image in picamera2_frames())
         if not str(camera).isdigit():
             raise EdgeferError(f"--camera takes a camera index or 'picamera2', not {camera!r}")
-        return (Frame(image) for image in camera_frames(int(camera)))
+        return FrameSource(Frame(image) for image in camera_frames(int(camera)))
     if source is None or source == "sample":
-        return (Frame(image) for image in sample_frames())
+        return FrameSource(Frame(image) for image in sample_frames())
     if str(source).isdigit():
-        return (Frame(image) for image in camera_frames(int(source)))
-    paths = resolve_paths(source)
-    return (frame for path in paths for frame in _file_frames(path))
+        return FrameSource(Frame(image) for image in camera_frames(int(source)))
+    return FrameSource(paths=resolve_paths(source))

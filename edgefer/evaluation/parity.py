@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from edgefer.core.files import write_json, write_text
+from edgefer.core.files import check_output_folder, write_json, write_text
 from edgefer.core.metrics import classification_metrics
 from edgefer.core.plots import confusion_png, image_grid_png
 from edgefer.core.progress import progress
@@ -124,6 +124,7 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
     ``options.out_dir`` and returns the report dict (``passed`` is False over ``max_drop``)."""
     split, limit, max_drop, out_dir, threads = (options.split, options.limit, options.max_drop, options.out_dir,
                                                 options.threads)
+    check_output_folder(out_dir, create=False)
     float_model, quant_model = Classifier(float_path, threads=threads), Classifier(quant_path, threads=threads)
     check_labels(quant_model.labels, float_model.labels, quant_path)
     dataset = load_dataset(data, (split,))
@@ -145,7 +146,7 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
     })
     report["per_class"] = per_class_table(report, labels)
 
-    os.makedirs(out_dir, exist_ok=True)
+    check_output_folder(out_dir)
     for kind in ("float", "quant"):
         confusion_png(report[kind]["confusion"], labels, os.path.join(out_dir, f"confusion_{kind}.png"),
                       f"{kind} model on {dataset.name} {split} (n={report['n']}, acc={report[f'accuracy_{kind}']:.3f})")

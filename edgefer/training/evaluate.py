@@ -2,6 +2,7 @@
 
 import os
 
+from edgefer.core.files import check_output_folder
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import load_dataset
 from edgefer.evaluation.reports import write_metrics
@@ -13,10 +14,11 @@ def evaluate_run(run_path: str, data: str, split: str, out_dir: str = None, ferp
     """Write metrics.json and confusion.png for the run's model on ``split`` of ``data``
     (into ``out_dir``, by default ``eval-<split>`` beside the model); returns the metrics."""
     keras_path, config = resolve_run(run_path)
+    out_dir = out_dir or os.path.join(os.path.dirname(keras_path), f"eval-{split}")
+    check_output_folder(out_dir, create=False)
     dataset = load_dataset(data, (split,), ferplus_mode)
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     model = load_model(keras_path)
     part = dataset.split(split)
-    out_dir = out_dir or os.path.join(os.path.dirname(keras_path), f"eval-{split}")
     source = {"dataset": dataset.name, "path": os.path.abspath(data), "split": split}
     return write_metrics(predict(model, part.images), part.labels, dataset.labels, out_dir, source, model.name)

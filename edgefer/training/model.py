@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -168,6 +169,8 @@ def load_model(path):
     """Load a trained ``model.keras`` without its optimizer."""
     if not os.path.exists(path):
         raise EdgeferError(f"{path}: model file not found")
+    if not zipfile.is_zipfile(path):
+        raise EdgeferError(f"{path}: not a Keras model file (a .keras file is a zip archive)")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import write_json
+from edgefer.core.files import check_output_folder, write_json
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import stratified_indices
 from edgefer.evaluation.reports import write_metrics
@@ -152,7 +152,7 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
     check_labels(labels, config["labels"], cfg.data, "dataset labels")
     steps = int(np.ceil(len(train_split) / batch_size))
 
-    os.makedirs(run_dir, exist_ok=True)
+    check_output_folder(run_dir)
     settings = {"source": os.path.abspath(keras_path), "epochs": epochs, "lr": lr, "batch_size": batch_size,
                 "seed": seed}
     write_json(os.path.join(run_dir, "config.json"), {**config, "quantization_aware": settings})

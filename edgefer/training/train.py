@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import read_json, write_json, write_text
+from edgefer.core.files import check_output_folder, read_json, write_json, write_text, write_with
 from edgefer.core.plots import curves_png
 from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import load_dataset, stratified_indices
@@ -178,8 +178,7 @@ class EpochRecord(keras.callbacks.Callback):
         return os.path.join(self.run_dir, name)
 
     def _save(self, model, name):
-        model.save(self._path(f"{name}.tmp.keras"))
-        os.replace(self._path(f"{name}.tmp.keras"), self._path(name))
+        write_with(self._path(name), model.save)
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
@@ -219,7 +218,7 @@ def _prepare_run(cfg, run_dir, resume):
         return read_json(config_path)["train"], read_json(os.path.join(run_dir, "state.json"))
     if os.path.exists(os.path.join(run_dir, "state.json")):
         raise EdgeferError(f"{run_dir}: already holds a run; use --resume or another --out")
-    os.makedirs(run_dir, exist_ok=True)
+    check_output_folder(run_dir)
     return asdict(cfg), {"epochs_done": 0, "best_val_accuracy": -1.0}
 
 
