@@ -6,6 +6,7 @@ fast tier, which needs neither TensorFlow nor the datasets.
 """
 
 import os
+import subprocess
 import tarfile
 
 import pytest
@@ -104,3 +105,14 @@ def tiny_tflite(tmp_path_factory, tiny_run, mini_fer2013):
     assert result.returncode == 0, result.stderr[-3000:]
     return {"float32": os.path.join(out, "tiny_float32.tflite"), "int8": os.path.join(out, "tiny_int8.tflite"),
             "manifest": manifest, "dir": out}
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs, where the system allows mounting one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)

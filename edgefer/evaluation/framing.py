@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import read_json, write_json
-from edgefer.core.metadata import update_metadata
+from edgefer.core.files import check_output_file, read_json, write_json
+from edgefer.core.metadata import read_metadata, update_metadata
 from edgefer.core.metrics import classification_metrics
 from edgefer.core.progress import progress
 from edgefer.core.spec import check_labels
@@ -100,6 +100,9 @@ def framing_check(classifier: Classifier, faces: np.ndarray, labels: np.ndarray,
 def fit_all(data: str, out_path: str, limit: int = 2000, models: Sequence[str] = ()) -> dict:
     """Fit every BlazeFace variant on ``limit`` stratified training faces of ``data``; write the
     geometry JSON to ``out_path`` and into each model file's metadata (``crop``)."""
+    check_output_file(out_path)
+    for model in models:
+        read_metadata(model)
     dataset = load_dataset(data, ("train",))
     train = dataset.split("train")
     faces = train.images[stratified_indices(train.labels, limit, seed=0)]

@@ -159,3 +159,23 @@ def test_real_ferplus_loads_eight_classes(real_ferplus):
     assert dataset.labels == FERPLUS_LABELS
     assert 3000 < len(val) <= 3579
     assert np.allclose(val.soft.sum(axis=1), 1.0)
+
+
+def test_a_csv_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "fer2013.csv"
+    write_csv(path, csv_rows(np.random.default_rng(2), per_usage=1))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert len(load_dataset(str(path)).splits["train"]) == 7
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (bytes(range(256)) * 4, "not a text CSV file"),
+    (b'fer0000000.png,"' + b"x" * 200_000 + b'",1,2\n', "not a readable CSV file"),
+    (b'fer0000000.png,"(0, 0, 48, 48)",1,2,3,4,5,6,7,8,9,nan\n', "votes must be counts"),
+])
+def test_bad_ferplus_label_files_give_one_line_errors(tmp_path, content, fragment):
+    root = write_ferplus(str(tmp_path / "ferplus"), np.random.default_rng(0))
+    with open(os.path.join(root, "FER2013Train", "label.csv"), "wb") as f:
+        f.write(content)
+    with pytest.raises(EdgeferError, match=fragment):
+        load_dataset(root)

@@ -74,3 +74,17 @@ def test_starting_over_an_existing_run_is_refused(tiny_run, mini_fer2013):
 
 def test_resume_without_a_run_is_refused(mini_fer2013, tmp_path):
     assert_one_line_error(edgefer("train", mini_fer2013, "--out", str(tmp_path), "--resume"), "nothing to resume")
+
+
+def test_evaluate_refuses_a_dataset_with_other_labels(tiny_run, real_ferplus, tmp_path):
+    result = edgefer("evaluate", tiny_run, real_ferplus, "--split", "val", "--out", str(tmp_path / "e"))
+    assert_one_line_error(result, "dataset labels", "differ from the model's")
+    assert not (tmp_path / "e").exists()
+
+
+def test_a_text_file_named_model_keras_is_not_called_missing(tiny_run, mini_fer2013, tmp_path):
+    fake = tmp_path / "run"
+    fake.mkdir()
+    (fake / "model.keras").write_text("not a model")
+    (fake / "config.json").write_text(open(os.path.join(tiny_run, "config.json")).read())
+    assert_one_line_error(edgefer("evaluate", str(fake), mini_fer2013), "not a Keras model file")

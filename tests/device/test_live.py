@@ -1,0 +1,104 @@
+"""`edgefer run` outputs under pressure: a full disk, mixed frame sizes, signals, bad files,
+huge images. Real videos through OpenCV, the real CLI in a subprocess."""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+from helpers import REPO, assert_one_line_error, edgefer_without_tensorflow
+
+from edgefer.device.live import count_frames
+from edgefer.device.sources import SAMPLE_IMAGE
+
+
+def summary_of(result):
+    line = next(line for line in result.stderr.splitlines() if line.startswith("summary: "))
+    return json.loads(line[len("summary: "):])
+
+
+def test_a_full_disk_fails_in_one_line_and_leaves_no_video(full_disk):
+    result = edgefer_without_tensorflow("run", "--source", "sample", "--no-display", "--output", str(full_disk / "out.mp4"))
+    assert_one_line_error(result, "out.mp4", "frames could be written")
+    assert os.listdir(full_disk) == []
+
+
+def test_frames_of_different_sizes_all_reach_the_video(tmp_path):
+    photo = cv2.imread(SAMPLE_IMAGE)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, size in (("a.jpg", (320, 320)), ("b.jpg", (400, 200)), ("c.jpg", (200, 300))):
+        cv2.imwrite(str(folder / name), cv2.resize(photo, size))
+    out = tmp_path / "out.avi"
+    result = edgefer_without_tensorflow("run", "--source", str(folder), "--no-display", "--output", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert summary_of(result)["written"] == {"path": str(out), "frames": 3}
+    assert count_frames(str(out)) == 3 and sorted(os.listdir(tmp_path)) == ["in", "out.avi"]
+
+
+def test_an_unreadable_image_in_a_folder_is_skipped_and_counted(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.jpg"), cv2.imread(SAMPLE_IMAGE))
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    result = edgefer_without_tensorflow("run", "--source", str(tmp_path), "--no-display", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [json.loads(line)["source"] for line in result.stdout.splitlines()] == ["a.jpg"]
+    assert "warning: " in result.stderr and "b.jpg" in result.stderr and "Traceback" not in result.stderr
+    assert summary_of(result)["skipped"] == ["b.jpg"] and summary_of(result)["frames"] == 1
+
+
+def test_a_folder_of_only_unreadable_files_is_an_error(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"nothing")
+    (tmp_path / "b.png").write_bytes(b"nothing")
+    assert_one_line_error(edgefer_without_tensorflow("run", "--source", str(tmp_path), "--no-display"), "no input")
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_with_a_summary_and_a_playable_video(tmp_path):
+    clip = str(tmp_path / "long.avi")
+    photo = cv2.imread(SAMPLE_IMAGE)
+    writer = cv2.VideoWriter(clip, cv2.VideoWriter_fourcc(*"MJPG"), 25, photo.shape[1::-1])
+    for i in range(1500):
+        writer.write(np.roll(photo, i % 40, axis=1))
+    writer.release()
+    out = tmp_path / "annotated.avi"
+    process = subprocess.Popen([sys.executable, "-m", "edgefer", "run", "--source", clip, "--no-display", "--json",
+                                "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=REPO)
+    assert process.stdout.readline()  # the first frame is done
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr[-2000:]
+    summary = summary_of(subprocess.CompletedProcess([], 0, stdout, stderr))
+    assert 0 < summary["frames"] < 1500
+    assert summary["written"]["frames"] == count_frames(str(out))
+    assert summary["frames"] - summary["written"]["frames"] in (0, 1)  # a signal may land between the two
+    assert sorted(os.listdir(tmp_path)) == ["annotated.avi", "long.avi"]
+
+
+def test_a_huge_image_is_detected_on_a_bounded_copy(tmp_path):
+    photo = cv2.imread(SAMPLE_IMAGE)
+    huge = cv2.resize(photo, (8000, 8000), interpolation=cv2.INTER_LINEAR)
+    path = str(tmp_path / "huge.png")
+    cv2.imwrite(path, huge, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    del huge
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = edgefer_without_tensorflow("run", "--source", path, "--no-display", "--json")
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert result.returncode == 0, result.stderr[-2000:]
+    face = json.loads(result.stdout)["faces"][0]
+    x, y, w, h = face["box"]
+    assert 90 * 25 < x + w / 2 < 160 * 25 and 40 * 25 < y + h / 2 < 110 * 25  # the face, at 25x the sample's size
+    assert face["emotion"] == "happy"
+    assert peak_mb < 1000  # the 8000x8000 frame itself is 192 MB
+
+
+def test_nothing_but_the_promised_output_is_written(tmp_path):
+    result = edgefer_without_tensorflow("run", "--source", "sample", "--no-display", "--max-frames", "2",
+                                        "--output", "last.png", cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert os.listdir(tmp_path) == ["last.png"] and cv2.imread(str(tmp_path / "last.png")).shape == (320, 320, 3)
