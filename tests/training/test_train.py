@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,13 +53,17 @@ def test_interrupted_run_resumes_where_it_stopped(mini_fer2013, tmp_path):
     run_dir = str(tmp_path / "run")
     command = [sys.executable, "-m", "edgefer", "train", mini_fer2013, "--out", run_dir, "--epochs", "3",
                "--limit", "200", "--image-size", "48", "--batch-size", "50"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     state_path = os.path.join(run_dir, "state.json")
     deadline = time.time() + 600
     while time.time() < deadline and not os.path.exists(state_path):
         time.sleep(0.5)
-    process.kill()
-    process.wait()
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    stopped = time.time()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "continue with --resume" in stderr and "Traceback" not in stderr
+    assert time.time() - stopped < 20, "the process lingered after Ctrl-C"
+    assert not [name for name in os.listdir(run_dir) if name.startswith(".")], "a temporary file was left"
     state = json.load(open(state_path))
     assert 1 <= state["epochs_done"] < 3, "the run was not interrupted mid-way"
 
