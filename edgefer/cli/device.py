@@ -1,5 +1,6 @@
 """Device commands: ``run``, ``bench``, ``models`` and ``devices`` (never TensorFlow)."""
 
+import contextlib
 import json
 import os
 
@@ -46,28 +47,43 @@ def echo_listing(items, as_json, describe):
 @click.option("--min-score", default=None, type=FiniteRange(0, 1), help="Detector score threshold [0.5].")
 @click.option("--detect-tiles", default=0, type=click.IntRange(0, 8),
               help="Also detect on N x N overlapping tiles (crowds in large frames).")
+@click.option("--loop", is_flag=True, help="Play a file, folder or the sample again and again until stopped.")
+@click.option("--serve", "serve_address", default=None, metavar="[HOST:]PORT",
+              help="Serve a live page, MJPEG stream and JSON API here (127.0.0.1 unless a host is given).")
+@click.option("--token-file", default=None, type=click.Path(),
+              help="File holding the token required on --serve (else EDGEFER_TOKEN; generated for non-loopback hosts).")
+@click.option("--no-video", is_flag=True, help="With --serve: results only, no image leaves the device.")
+@click.option("--max-clients", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="With --serve: concurrent streams before new ones get 503.")
 @friendly_errors
 def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, smooth, min_face, margin,
-        detector, min_score, detect_tiles):
+        detector, min_score, detect_tiles, loop, serve_address, token_file, no_video, max_clients):
     """Find every face in view and label its emotion, live.
 
-    Nothing is written to disk unless --output asks. Ctrl-C ends with a summary.
+    Nothing is written to disk unless --output asks. Ctrl-C or SIGTERM ends with a summary.
 
     \b
     Examples:
       edgefer run --source sample --json --no-display --max-frames 5
       edgefer run --camera 0 --device raspberry-pi-5 --no-display --json
       edgefer run --source clip.mp4 --output annotated.mp4 --no-display
+      edgefer run --camera 0 --serve 0.0.0.0:8765 --token-file /etc/edgefer/token --no-display
     """
     from edgefer.device.faces import make_detector
     from edgefer.device.live import RunOptions, check_output_path, run_stream
     from edgefer.device.pipeline import EmotionPipeline
     from edgefer.device.profiles import device_settings
     from edgefer.device.runtime import Classifier
-    from edgefer.device.sources import open_source
+    from edgefer.device.serve import LiveServer, ServeOptions, announce, parse_address, resolve_token
+    from edgefer.device.sources import looping, open_source
 
     if output:
         check_output_path(output)
+    serve_options, generated = None, False
+    if serve_address:
+        host, port = parse_address(serve_address)
+        token, generated = resolve_token(host, token_file)
+        serve_options = ServeOptions(host, port, token, video=not no_video, max_clients=max_clients)
     settings = device_settings(device, model_path, threads, min_face, detector)
     if camera is None and source is None:
         camera = settings.camera
@@ -77,7 +93,12 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
     if display is None:
         display = bool(os.environ.get("DISPLAY")) and not as_json
     options = RunOptions(as_json=as_json, output=output, display=display, max_frames=max_frames)
-    summary = run_stream(open_source(camera, source), pipeline, options=options)
+    frames = looping(lambda: open_source(camera, source)) if loop else open_source(camera, source)
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(LiveServer(serve_options)) if serve_options else None
+        if server:
+            announce(server, generated)
+        summary = run_stream(frames, pipeline, options=options, server=server)
     summary.update({"model": os.path.basename(settings.model_path), "runtime": classifier.runtime})
     click.echo("summary: " + json.dumps(summary), err=True)
 

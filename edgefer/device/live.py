@@ -24,6 +24,7 @@ from edgefer.core.files import atomic_path, check_output_file
 from edgefer.core.spec import OUTPUT_IMAGE_EXTENSIONS, OUTPUT_VIDEO_CODECS
 from edgefer.device.annotate import draw_faces
 from edgefer.device.pipeline import EmotionPipeline
+from edgefer.device.serve import LiveServer
 from edgefer.device.sources import Frame
 
 
@@ -128,7 +129,7 @@ def sigterm_as_interrupt():
 
 
 def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: RunOptions = RunOptions(),
-               out: TextIO = sys.stdout) -> dict:
+               out: TextIO = sys.stdout, server: Optional[LiveServer] = None) -> dict:
     """Process ``frames`` until they end, ``max_frames`` is reached, Ctrl-C or SIGTERM; returns a
     summary dict (frames, faces, mean FPS, emotion histogram, what was written)."""
     if options.output:
@@ -136,13 +137,13 @@ def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: R
     with contextlib.ExitStack() as stack:
         temporary = stack.enter_context(atomic_path(options.output)) if options.output else None
         writer = OutputWriter(options.output, temporary) if options.output else None
-        summary = _stream(frames, pipeline, options, out, writer, stack)
+        summary = _stream(frames, pipeline, options, out, writer, stack, server)
         if writer:
             summary["written"] = writer.finish()
     return summary
 
 
-def _stream(frames, pipeline, options, out, writer, stack) -> dict:
+def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
     histogram = collections.Counter()
     frames_done = faces_seen = 0
     fps = None
@@ -159,13 +160,17 @@ def _stream(frames, pipeline, options, out, writer, stack) -> dict:
             frames_done += 1
             faces_seen += len(faces)
             histogram.update(face["emotion"] for face in faces)
+            line = {"frame": index, **({"source": frame.source} if frame.source else {}),
+                    "time": round(now - start, 4), "faces": faces}
             if options.as_json:
-                line = {"frame": index, **({"source": frame.source} if frame.source else {}),
-                        "time": round(now - start, 4), "faces": faces}
                 out.write(json.dumps(line) + "\n")
                 out.flush()
-            if writer or options.display:
+            annotated = None
+            if writer or options.display or (server and server.options.video):
                 annotated = draw_faces(frame.image.copy(), faces, fps)
+            if server:
+                server.state.publish(line, annotated if server.options.video else None, fps, pipeline.seconds)
+            if annotated is not None:
                 if writer:
                     writer.write(annotated)
                 if options.display:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -29,6 +29,7 @@ class Frame:
 
 SAMPLE_IMAGE = os.path.join(os.path.dirname(__file__), "samples", "astronaut.jpg")
 SAMPLE_FRAMES = 30
+LOOP_FPS = 30.0
 
 
 def sample_frames(count: int = SAMPLE_FRAMES) -> Iterator[np.ndarray]:
@@ -146,6 +147,23 @@ class FrameSource:
             except EdgeferError as exc:
                 print(f"warning: {exc}; skipped", file=sys.stderr, flush=True)
                 self.skipped.append(os.path.basename(path))
+
+
+def looping(opener: Callable[[], FrameSource], fps: float = LOOP_FPS) -> FrameSource:
+    """A finite source played again and again (``--loop``) until the run is stopped, at no more
+    than ``fps`` frames a second, as a camera would deliver them."""
+    def frames():
+        next_time = time.monotonic()
+        while True:
+            played = False
+            for frame in opener():
+                played = True
+                time.sleep(max(0.0, next_time - time.monotonic()))
+                next_time = max(next_time + 1.0 / fps, time.monotonic() - 1.0)
+                yield frame
+            if not played:
+                return
+    return FrameSource(frames())
 
 
 def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> FrameSource:
