@@ -17,6 +17,7 @@ import csv
 import glob
 import json
 import os
+from functools import partial
 
 import cv2
 import numpy as np
@@ -102,8 +103,8 @@ def main():
         for width, height in FRAME_SIZES:
             frame = frame_of_size(width, height)
             row[f"faces_in_{width}x{height}"] = len(finder.detect(frame))
-            row[f"detector_ms_{width}x{height}"] = timed(lambda f=frame: finder.detect(f), args.runs, 5)["p50"]
-            row[f"pipeline_ms_{width}x{height}"] = timed(lambda f=frame: pipeline.process(f), args.runs, 5)["p50"]
+            row[f"detector_ms_{width}x{height}"] = timed(partial(finder.detect, frame), args.runs, 5)["p50"]
+            row[f"pipeline_ms_{width}x{height}"] = timed(partial(pipeline.process, frame), args.runs, 5)["p50"]
         accuracy, of_four, faces, photos, _ = yale_accuracy(pipeline, os.path.join(args.photos, "yale-4class"))
         row.update({"yale_accuracy": round(accuracy, 3), "yale_accuracy_of_4": round(of_four, 3),
                     "yale_faces_found": f"{faces}/{photos}"})
