@@ -21,8 +21,14 @@ edgefer run --source sample --json --no-display --max-frames 3
 edgefer bench --device raspberry-pi-5 --runs 50
 
 if [ "${1:-}" = "--service" ]; then
+  if [ ! -s /etc/edgefer/token ]; then  # the live page's token, readable by root only
+    sudo install -d -m 700 /etc/edgefer
+    python3 -c "import secrets; print(secrets.token_urlsafe(24))" | sudo tee /etc/edgefer/token >/dev/null
+    sudo chmod 600 /etc/edgefer/token
+  fi
   sudo install -m 644 "$here/edgefer.service" /etc/systemd/system/edgefer.service
   sudo systemctl daemon-reload
   sudo systemctl enable --now edgefer.service
   echo "edgefer runs headless; follow it with: journalctl -u edgefer -f"
+  echo "live page: http://$(hostname -I | cut -d' ' -f1):8765/?token=$(sudo cat /etc/edgefer/token)"
 fi

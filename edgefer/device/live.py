@@ -160,8 +160,7 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
             frames_done += 1
             faces_seen += len(faces)
             histogram.update(face["emotion"] for face in faces)
-            line = {"frame": index, **({"source": frame.source} if frame.source else {}),
-                    "time": round(now - start, 4), "faces": faces}
+            line = {"frame": index, "source": frame.source, "time": round(now - start, 4), "faces": faces}
             if options.as_json:
                 out.write(json.dumps(line) + "\n")
                 out.flush()

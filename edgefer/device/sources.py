@@ -19,11 +19,11 @@ from edgefer.core.spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video_file
 
 @dataclass(frozen=True)
 class Frame:
-    """One BGR image; ``source`` is the file name it came from (None for a camera or the
-    sample); a ``still`` is an independent picture, not part of a clip."""
+    """One BGR image; ``source`` names where it came from (a file name, ``sample``,
+    ``camera 0``, ``picamera2``); a ``still`` is an independent picture, not part of a clip."""
 
     image: np.ndarray
-    source: Optional[str] = None
+    source: str
     still: bool = False
 
 
@@ -170,12 +170,12 @@ def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> F
     """The frames of ``--camera`` (index or 'picamera2') or ``--source``."""
     if camera is not None:
         if camera == "picamera2":
-            return FrameSource(Frame(image) for image in picamera2_frames())
+            return FrameSource(Frame(image, "picamera2") for image in picamera2_frames())
         if not str(camera).isdigit():
             raise EdgeferError(f"--camera takes a camera index or 'picamera2', not {camera!r}")
-        return FrameSource(Frame(image) for image in camera_frames(int(camera)))
+        return FrameSource(Frame(image, f"camera {camera}") for image in camera_frames(int(camera)))
     if source is None or source == "sample":
-        return FrameSource(Frame(image) for image in sample_frames())
+        return FrameSource(Frame(image, "sample") for image in sample_frames())
     if str(source).isdigit():
-        return FrameSource(Frame(image) for image in camera_frames(int(source)))
+        return FrameSource(Frame(image, f"camera {source}") for image in camera_frames(int(source)))
     return FrameSource(paths=resolve_paths(source))

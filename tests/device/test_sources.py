@@ -18,7 +18,7 @@ def test_sample_is_the_default_source():
     frames = list(open_source())
     assert len(frames) == SAMPLE_FRAMES and frames[0].image.shape == (320, 320, 3)
     assert not np.array_equal(frames[0].image, frames[-1].image)  # the clip moves
-    assert {(f.source, f.still) for f in frames} == {(None, False)}
+    assert {(f.source, f.still) for f in frames} == {("sample", False)}
 
 
 def test_a_folder_gives_its_images_sorted_and_skips_other_files(tmp_path):
