@@ -7,7 +7,7 @@ PHOTOS is the extracted photos.tar.gz (faces-in-photos/, yale-4class/), by defau
 - recall on faces-in-photos (a boxed face counts as found when its centre lies inside a detection
   of 0.25x to 6x its area) and the detections that match no boxed face;
 - milliseconds per frame for the detector alone and the whole pipeline at 640x480 and 1280x720
-  (the sample photo's face in a frame of that size; p50 of --runs after a warm-up);
+  (the sample photo scaled to the frame's height, one face; p50 of --runs after a warm-up);
 - end-to-end accuracy on yale-4class: the photo in, the label out (a face not found counts as
   wrong); also with the prediction restricted to the four emotions the set has.
 """
@@ -58,8 +58,9 @@ def recall(finder, folder):
 
 
 def frame_of_size(width, height):
-    """The sample photo (one face) centred on a grey frame of the given size."""
+    """The sample photo (one face) scaled to the frame's height and centred on a grey frame."""
     photo = cv2.imread(SAMPLE_IMAGE)
+    photo = cv2.resize(photo, (height, height), interpolation=cv2.INTER_LINEAR)
     frame = np.full((height, width, 3), 110, np.uint8)
     y, x = (height - photo.shape[0]) // 2, (width - photo.shape[1]) // 2
     frame[y:y + photo.shape[0], x:x + photo.shape[1]] = photo
