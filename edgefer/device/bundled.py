@@ -32,9 +32,24 @@ def bundled_models():
     return models
 
 
-def default_model_path():
-    """The bundled default int8 model, or a one-line error when the installation lacks it."""
-    path = os.path.join(PACKAGE_MODELS, f"{DEFAULT_MODEL}_int8.tflite")
+def bundled_path(name: str) -> str:
+    """The int8 file of the bundled model called ``name``, or a one-line error naming the known ones."""
+    path = os.path.join(PACKAGE_MODELS, f"{name}_int8.tflite")
     if not os.path.exists(path):
-        raise EdgeferError(f"the bundled model {path} is missing; pass --model PATH")
+        known = ", ".join(m["name"] for m in bundled_models()) or "none"
+        raise EdgeferError(f"no bundled model {name!r} (bundled: {known}); pass --model PATH for a file")
     return path
+
+
+def default_model_path() -> str:
+    """The bundled default int8 model, or a one-line error when the installation lacks it."""
+    return bundled_path(DEFAULT_MODEL)
+
+
+def resolve_model(name_or_path: str = None) -> str:
+    """``--model``: a bundled model's name, a .tflite path, or (None) the default model."""
+    if not name_or_path:
+        return default_model_path()
+    if os.path.sep in name_or_path or name_or_path.endswith(".tflite") or os.path.exists(name_or_path):
+        return name_or_path
+    return bundled_path(name_or_path)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from edgefer.core.errors import EdgeferError
-from edgefer.device.bundled import default_model_path
+from edgefer.device.bundled import resolve_model
 from edgefer.device.faces import DEFAULT_DETECTOR, MIN_FACE
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
@@ -61,7 +61,7 @@ def device_settings(device: Optional[str] = None, model: Optional[str] = None, t
     """Command-line values win, then the device profile's, then the defaults."""
     profile = get_profile(device) if device else {}
     chosen = detector or profile.get("detector", DEFAULT_DETECTOR)
-    model = model or default_model_path()
+    model = resolve_model(model or profile.get("model"))
     if profile:
         model = model_for_profile(model, profile)
     return DeviceSettings(

@@ -21,7 +21,7 @@ from edgefer.core.progress import progress
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.device.blazeface import SPECS
-from edgefer.device.bundled import default_model_path
+from edgefer.device.bundled import resolve_model
 from edgefer.device.faces import FaceFinder, make_detector
 from edgefer.device.framing import CropGeometry, crop_for, face_centre
 from edgefer.device.runtime import Classifier
@@ -121,7 +121,7 @@ def fit_all(data: str, out_path: str, limit: int = 2000, models: Sequence[str] =
 def check_split(data: str, model_path: Optional[str], geometry_path: Optional[str], detector: str, split: str,
                 limit: int = 0) -> dict:
     """``framing_check`` on ``split`` of ``data`` with the model's geometry (or the file's)."""
-    classifier = Classifier(model_path or default_model_path())
+    classifier = Classifier(resolve_model(model_path))
     dataset = load_dataset(data, (split,))
     check_labels(dataset.labels, classifier.labels, data, "dataset labels")
     part = dataset.split(split)

@@ -1,6 +1,9 @@
 import os
 
-from edgefer.device.bundled import bundled_models, default_model_path
+import pytest
+
+from edgefer.core.errors import EdgeferError
+from edgefer.device.bundled import bundled_models, default_model_path, resolve_model
 from edgefer.device.runtime import Classifier
 
 
@@ -15,3 +18,10 @@ def test_every_bundled_model_loads_on_the_device_runtime():
     for model in bundled_models():
         classifier = Classifier(model["path"])
         assert classifier.labels == model["labels"] and classifier.face_size == 48
+
+
+def test_model_names_and_paths_resolve(tmp_path):
+    assert resolve_model(None) == default_model_path() == resolve_model("fer2013-lite0")
+    assert resolve_model("some/file.tflite") == "some/file.tflite"
+    with pytest.raises(EdgeferError, match="no bundled model 'nope' \\(bundled: fer2013-lite0"):
+        resolve_model("nope")

@@ -5,7 +5,7 @@ from edgefer.device.bundled import default_model_path
 from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS, MIN_FACE
 from edgefer.device.profiles import device_settings, get_profile, list_profiles
 
-PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model_variant", "detector"}
+PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model", "model_variant", "detector"}
 PROFILES = [p["name"] for p in list_profiles()]
 
 
