@@ -9,7 +9,8 @@ import click
 from edgefer.cli.app import FiniteRange, friendly_errors, main
 from edgefer.device.faces import DETECTORS
 
-MODEL = click.option("--model", "model_path", default=None, help="A bundled model's name (see `edgefer models`) or a .tflite file [the profile's, or fer2013-lite0].")
+MODEL = click.option("--model", "model_path", default=None,
+                     help="A bundled model's name (see `edgefer models`) or a .tflite file [the profile's, or fer2013-lite0].")
 DEVICE = click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
 DETECTOR = click.option("--detector", default=None, type=click.Choice(DETECTORS),
                         help="Face detector [profile's, or blazeface-full].")
