@@ -14,6 +14,7 @@ from edgefer.core.spec import SPLITS
 from edgefer.training.backbones import BACKBONES
 
 POSITIVE = FiniteRange(min=0, min_open=True)
+STRATEGIES = ["auto", "single", "mirrored", "multi-worker"]  # edgefer.training.strategy.KINDS, without TensorFlow
 
 
 @contextlib.contextmanager
@@ -57,6 +58,9 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @FERPLUS_MODE
+@click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),
+              help="tf.distribute strategy: auto = multi-worker when TF_CONFIG names several tasks, "
+                   "mirrored with several GPUs, else single.")
 @friendly_errors
 def train(data_path, run_dir, resume, **options):
     """Fine-tune the paper's model (backbone + Conv2D/GAP/Dense head) on FER2013 or FER+.

@@ -1,15 +1,97 @@
-"""Pick the tf.distribute strategy for the training host: all GPUs when there are several."""
+"""Pick the tf.distribute strategy: several workers from ``TF_CONFIG``, several GPUs, or one device.
+
+``TF_CONFIG`` is the JSON that Kubernetes operators (Kubeflow's TFJob) and managed services set
+for each worker: ``{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}``.
+With more than one task in the cluster, ``auto`` builds a ``MultiWorkerMirroredStrategy``
+(collective all-reduce: RING on CPUs, NCCL where GPUs exist); one host with several GPUs gets a
+``MirroredStrategy``; otherwise the default strategy. The chief (task ``chief``, or worker 0
+when there is none) is the only task that writes the run folder.
+"""
+
+import json
+import os
+from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
+from edgefer.core.errors import EdgeferError
 
-def choose_strategy():
-    """MirroredStrategy over several visible GPUs, else the default device. Mixed precision is
-    switched on whenever a GPU is visible."""
+KINDS = ("auto", "single", "mirrored", "multi-worker")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """This task's place in ``TF_CONFIG`` (one task when it is not set)."""
+
+    tasks: int = 1
+    task_type: str = "worker"
+    task_index: int = 0
+    has_chief_task: bool = False
+
+    @property
+    def is_chief(self) -> bool:
+        return self.task_type == "chief" or (self.task_index == 0 and not self.has_chief_task)
+
+
+def cluster_from_env() -> Cluster:
+    """The cluster described by ``TF_CONFIG``, or a one-line error when it is malformed."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return Cluster()
+    try:
+        config = json.loads(raw)
+        jobs = config["cluster"]
+        task = config.get("task", {})
+        tasks = sum(len(jobs[job]) for job in ("chief", "worker") if job in jobs)
+        return Cluster(tasks, task.get("type", "worker"), int(task.get("index", 0)), "chief" in jobs)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise EdgeferError("TF_CONFIG is not a cluster description (expected {\"cluster\": {\"worker\": [...]}, "
+                           "\"task\": {\"type\": ..., \"index\": ...}})") from None
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The strategy in use and what the run log says about it."""
+
+    strategy: tf.distribute.Strategy
+    name: str
+    cluster: Cluster
+
+    @property
+    def replicas(self) -> int:
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def multi_worker(self) -> bool:
+        return isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+    def describe(self, per_replica_batch: int, lr: float) -> str:
+        return (f"strategy: {self.name}, {self.cluster.tasks} worker(s), {self.replicas} replica(s); "
+                f"global batch {per_replica_batch * self.replicas} ({per_replica_batch} per replica); "
+                f"peak learning rate {lr * self.replicas:g} ({lr:g} x {self.replicas} replica(s), linear scaling)")
+
+
+def choose_strategy(kind: str = "auto") -> Distribution:
+    """The strategy ``kind`` asks for (see ``KINDS``); create it before any other TensorFlow op."""
+    if kind not in KINDS:
+        raise EdgeferError(f"unknown strategy {kind!r}; choose one of {', '.join(KINDS)}")
+    cluster = cluster_from_env()
     gpus = tf.config.list_physical_devices("GPU")
+    if kind == "auto":
+        kind = "multi-worker" if cluster.tasks > 1 else "mirrored" if len(gpus) > 1 else "single"
+    if kind == "multi-worker":
+        if cluster.tasks < 2:
+            raise EdgeferError("--strategy multi-worker needs TF_CONFIG naming at least two tasks")
+        implementation = tf.distribute.experimental.CommunicationImplementation.NCCL if gpus else \
+            tf.distribute.experimental.CommunicationImplementation.RING
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(implementation=implementation))
+        name = "MultiWorkerMirroredStrategy"
+    elif kind == "mirrored":
+        strategy, name = tf.distribute.MirroredStrategy(), "MirroredStrategy"
+    else:
+        strategy, name = tf.distribute.get_strategy(), "default (one device)"
     if gpus:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    return Distribution(strategy, name, cluster)

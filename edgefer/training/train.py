@@ -7,10 +7,13 @@ validation split ``metrics.json`` and ``confusion.png``.
 """
 
 import csv
+import hashlib
 import io
 import os
+import shutil
 import sys
-from dataclasses import asdict, dataclass
+import tempfile
+from dataclasses import asdict, dataclass, replace
 
 import keras
 import numpy as np
@@ -24,6 +27,7 @@ from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
 from edgefer.training.model import build_classifier, load_model, predict
+from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
 
 
@@ -47,11 +51,15 @@ class TrainConfig:
     limit: int = 0
     seed: int = 0
     ferplus_mode: str = "majority"
+    strategy: str = "auto"  # see edgefer.training.strategy.KINDS
 
     @classmethod
     def from_saved(cls, saved):
         """The config of a saved run, leaving out settings this version no longer has."""
         return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
+
+BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
 
 
 @keras.saving.register_keras_serializable("edgefer")
@@ -222,17 +230,35 @@ def _prepare_run(cfg, run_dir, resume):
     return asdict(cfg), {"epochs_done": 0, "best_val_accuracy": -1.0}
 
 
+def worker_scratch(run_dir, task_index):
+    """Where a worker that is not the chief keeps its copies: a temporary folder named after the
+    run, so a restarted worker finds its backup again; deleted when training ends."""
+    digest = hashlib.sha1(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+    return os.path.join(tempfile.gettempdir(), f"edgefer-worker{task_index}-{digest}")
+
+
 def train(cfg, run_dir, resume=False):
-    """Train (or resume) a run in ``run_dir``; returns the validation metrics dict."""
-    train_args, state = _prepare_run(cfg, run_dir, resume)
-    cfg = TrainConfig.from_saved(train_args)
+    """Train (or resume) a run in ``run_dir``; returns the validation metrics dict.
+
+    Under ``MultiWorkerMirroredStrategy`` only the chief writes ``run_dir``; a worker started
+    again with the same ``TF_CONFIG`` continues from its last backup."""
+    dist = choose_strategy(cfg.strategy)  # first: MultiWorkerMirroredStrategy must precede other TensorFlow ops
+    writes = run_dir if dist.cluster.is_chief else worker_scratch(run_dir, dist.cluster.task_index)
+    if dist.multi_worker and os.path.isdir(os.path.join(writes, BACKUP)):
+        resume = True  # a restarted worker: its backup decides where it goes on
+    train_args, state = _prepare_run(cfg, writes, resume)
+    cfg = replace(TrainConfig.from_saved(train_args), strategy=cfg.strategy)
+    run_dir = writes
     spec = get_backbone(cfg.backbone)
     size = cfg.image_size or spec.image_size
     keras.utils.set_random_seed(cfg.seed)
 
     dataset, train_split, val_split, weights = training_splits(cfg)
     labels = dataset.labels
-    steps = int(np.ceil(len(train_split) / cfg.batch_size))
+    global_batch = cfg.batch_size * dist.replicas
+    lr = cfg.lr * dist.replicas
+    steps = int(np.ceil(len(train_split) / global_batch))
+    print(dist.describe(cfg.batch_size, cfg.lr), file=sys.stderr, flush=True)
 
     config = {
         "labels": labels,
@@ -250,31 +276,39 @@ def train(cfg, run_dir, resume=False):
     }
     write_json(os.path.join(run_dir, "config.json"), config)
 
-    strategy = choose_strategy()
-    with strategy.scope():
-        if resume:
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+    with dist.strategy.scope():
+        if resume and not dist.multi_worker:
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
         else:
             model = build_classifier(cfg.backbone, labels, cfg.weights, size)
-            optimizer = keras.optimizers.AdamW(OneCycle(cfg.lr, steps * cfg.epochs), weight_decay=cfg.weight_decay) \
-                if cfg.weight_decay else keras.optimizers.Adam(OneCycle(cfg.lr, steps * cfg.epochs))
-            model.compile(
-                optimizer=optimizer,
-                loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-                metrics=["accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")],
-            )
+            schedule = OneCycle(lr, steps * cfg.epochs)
+            optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay) if cfg.weight_decay \
+                else keras.optimizers.Adam(schedule)
+            if dist.multi_worker:
+                optimizer.build(model.trainable_variables)
+            else:
+                model.compile(optimizer=optimizer, loss=loss, metrics=[
+                    "accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")])
 
-    train_ds = make_dataset(train_split, len(labels), weights, cfg.batch_size, True, cfg.seed, cfg.augment,
+    train_ds = make_dataset(train_split, len(labels), weights, global_batch, True, cfg.seed, cfg.augment,
                             cfg.geometric, cfg.erase)
-    val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
     rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
     title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
     checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title)
-    if state["epochs_done"] < cfg.epochs:
+    if dist.multi_worker:
+        checkpoint.set_model(model)
+        fit_multi_worker(model, optimizer, loss, dist, train_ds, val_split, len(labels), cfg.epochs, checkpoint,
+                         os.path.join(run_dir, BACKUP), global_batch)
+    elif state["epochs_done"] < cfg.epochs:
+        val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
         model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=state["epochs_done"],
                   callbacks=[checkpoint], verbose=1 if sys.stderr.isatty() else 2)
 
     best = load_model(os.path.join(run_dir, "model.keras"))
     probs = predict(best, val_split.images)
     source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}
-    return write_metrics(probs, val_split.labels, labels, run_dir, source, cfg.backbone)
+    metrics = write_metrics(probs, val_split.labels, labels, run_dir, source, cfg.backbone)
+    if not dist.cluster.is_chief:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return metrics
