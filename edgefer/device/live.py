@@ -50,7 +50,7 @@ def check_output_path(path: str) -> None:
 
 class OutputWriter:
     """Collects annotated frames for an image file (the last frame) or a video file, written to
-    ``temporary`` and checked by ``finish``; frames of another size are fitted to the first."""
+    ``temporary`` and checked by ``finish``; video frames of another size are fitted to the first."""
 
     def __init__(self, path: str, temporary: str, fps: float = 15.0):
         self.path, self.temporary, self.fps = path, temporary, fps
@@ -58,14 +58,14 @@ class OutputWriter:
         self.video, self.size, self.last, self.frames = None, None, None, 0
 
     def write(self, frame: np.ndarray) -> None:
-        if self.size is None:
-            self.size = (frame.shape[1], frame.shape[0])
-        elif (frame.shape[1], frame.shape[0]) != self.size:
-            frame = fit_frame(frame, self.size)
         self.frames += 1
         if self.extension in OUTPUT_IMAGE_EXTENSIONS:
             self.last = frame
             return
+        if self.size is None:
+            self.size = (frame.shape[1], frame.shape[0])
+        elif (frame.shape[1], frame.shape[0]) != self.size:
+            frame = fit_frame(frame, self.size)
         if self.video is None:
             self.video = cv2.VideoWriter(self.temporary, cv2.VideoWriter_fourcc(*OUTPUT_VIDEO_CODECS[self.extension]),
                                          self.fps, self.size)

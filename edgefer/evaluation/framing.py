@@ -23,7 +23,7 @@ from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.device.blazeface import SPECS
 from edgefer.device.bundled import resolve_model
 from edgefer.device.faces import FaceFinder, make_detector
-from edgefer.device.framing import CropGeometry, crop_for, face_centre
+from edgefer.device.framing import LEGACY_MARGIN, CropGeometry, crop_for, face_centre
 from edgefer.device.runtime import Classifier
 
 STAGE_SCALE = 4
@@ -82,7 +82,7 @@ def framing_check(classifier: Classifier, faces: np.ndarray, labels: np.ndarray,
     for i, face in enumerate(progress(faces, total=len(faces), desc="detect, align, crop, classify")):
         frame, detection, _, _ = _staged_detection(face, finder)
         if detection is not None:
-            crop = crop_for(frame, detection, geometry, classifier.face_size, 0.1)
+            crop = crop_for(frame, detection, geometry, classifier.face_size, LEGACY_MARGIN)
             recut[i] = classifier.predict(crop)[0].argmax()
     found = recut >= 0
     names = classifier.labels
