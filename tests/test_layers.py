@@ -20,7 +20,7 @@ BUILDS_ON = {
     "data": {"core"},
     "device": {"core"},
     "evaluation": {"core", "data", "device"},
-    "training": {"core", "data", "evaluation"},
+    "training": {"core", "data", "device", "evaluation"},
     "convert": {"core", "data", "device", "evaluation", "training"},
     "cli": {"core", "data", "device", "evaluation", "training", "convert"},
 }

@@ -26,6 +26,7 @@ from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
+from edgefer.training.distill import distilled, teacher_probabilities
 from edgefer.training.model import build_classifier, load_model, predict
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
@@ -52,6 +53,8 @@ class TrainConfig:
     seed: int = 0
     ferplus_mode: str = "majority"
     strategy: str = "auto"  # see edgefer.training.strategy.KINDS
+    teacher: str = ""  # a TFLite model whose probabilities the student learns (distillation)
+    distill: float = 0.7  # the teacher's weight in the targets
 
     @classmethod
     def from_saved(cls, saved):
@@ -213,6 +216,9 @@ def training_splits(cfg):
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    if cfg.teacher:
+        teacher = teacher_probabilities(cfg.teacher, train_split.images, dataset.labels)
+        train_split = distilled(train_split, teacher, cfg.distill)
     weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
     return dataset, train_split, val_split, weights
 

@@ -1,0 +1,30 @@
+"""Distillation targets: a teacher model's probabilities blended with the labels.
+
+The teacher is any edgefer TFLite file (for example the accurate model's float32 twin, whose
+flip average is built in); it runs on the device runtime over the unaugmented training faces
+once, before training. The student then learns ``weight * teacher + (1 - weight) * labels``
+(the labels being the one-hot classes, or FER+'s vote distributions in probability mode).
+"""
+
+import numpy as np
+
+from edgefer.core.progress import progress
+from edgefer.core.spec import check_labels
+from edgefer.data.datasets import Split
+from edgefer.device.runtime import Classifier
+
+
+def teacher_probabilities(teacher_path: str, images: np.ndarray, labels: list, batch: int = 256) -> np.ndarray:
+    """The teacher's class probabilities for uint8 faces (N, 48, 48)."""
+    teacher = Classifier(teacher_path)
+    check_labels(teacher.labels, labels, teacher_path, "teacher labels")
+    starts = range(0, len(images), batch)
+    return np.concatenate([teacher.predict(images[i:i + batch])
+                           for i in progress(starts, total=len(starts), desc="teacher predictions")])
+
+
+def distilled(split: Split, teacher: np.ndarray, weight: float) -> Split:
+    """``split`` with soft targets ``weight * teacher + (1 - weight) * its own targets``."""
+    own = split.soft if split.soft is not None else np.eye(teacher.shape[1], dtype=np.float32)[split.labels]
+    soft = (weight * teacher + (1 - weight) * own).astype(np.float32)
+    return Split(split.images, split.labels, split.ids, soft / soft.sum(axis=1, keepdims=True))

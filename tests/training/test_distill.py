@@ -1,0 +1,32 @@
+"""Distillation targets (no TensorFlow: the teacher runs on the device runtime)."""
+
+import numpy as np
+import pytest
+from helpers import TINY_FLOAT, TINY_SWAPPED, make_face
+
+from edgefer.core.errors import EdgeferError
+from edgefer.data.datasets import FER2013_LABELS, FERPLUS_LABELS, Split
+from edgefer.training.distill import distilled, teacher_probabilities
+
+
+def faces_of(classes, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.stack([make_face(rng, c) for c in classes])
+
+
+def test_teacher_probabilities_are_the_teachers_answers():
+    probs = teacher_probabilities(TINY_SWAPPED, faces_of([0, 1, 2, 3]), FER2013_LABELS, batch=3)
+    assert probs.shape == (4, 7) and probs.argmax(1).tolist() == [1, 0, 2, 3]  # the swapped teacher's view
+
+
+def test_targets_blend_the_teacher_with_the_labels():
+    split = Split(faces_of([0, 2]), np.array([0, 2]), ["a", "b"])
+    teacher = np.full((2, 7), 1 / 7, np.float32)
+    soft = distilled(split, teacher, 0.7).soft
+    assert soft[0, 0] == pytest.approx(0.7 / 7 + 0.3) and soft[0, 1] == pytest.approx(0.7 / 7)
+    assert np.allclose(soft.sum(1), 1.0)
+
+
+def test_a_teacher_with_other_labels_is_refused():
+    with pytest.raises(EdgeferError, match="teacher labels"):
+        teacher_probabilities(TINY_FLOAT, faces_of([0]), FERPLUS_LABELS)
