@@ -87,7 +87,8 @@ def main():
             ms = p50(path, args.runs)
             passes = 2 if flip else 1  # the flip average runs the network on the face and its mirror image
             rows.append({"model": f"Lite0 + head, {name}", "image_size": size, "flip_average": flip,
-                         "mmacs": round(passes * macs(export_model(trained, "efficientnet-lite0")) / 1e6, 1), "size_mb": round(os.path.getsize(path) / 1e6, 2),
+                         "mmacs": round(passes * macs(export_model(trained, "efficientnet-lite0")) / 1e6, 1),
+                         "size_mb": round(os.path.getsize(path) / 1e6, 2),
                          "p50_ms": round(ms, 3), "x_fer": round(ms / fer_ms, 2)})
             print(json.dumps(rows[-1]), flush=True)
     if args.out:
