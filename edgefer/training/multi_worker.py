@@ -66,9 +66,9 @@ def fit_multi_worker(model, optimizer, loss, dist: Distribution, train_ds, val_s
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_done)
     manager = tf.train.CheckpointManager(checkpoint, backup_dir, max_to_keep=2)
     agreed = _agreed_epoch(manager, strategy)
+    del record.rows[agreed:]  # epochs recorded after the agreed backup are trained again
     if agreed:
         checkpoint.restore(os.path.join(backup_dir, f"ckpt-{agreed}"))
-        del record.rows[agreed:]  # an epoch recorded after its backup is trained again
         print(f"restored the backup of epoch {agreed} from {backup_dir}", file=sys.stderr, flush=True)
     distributed = strategy.experimental_distribute_dataset(train_ds)
     per_example = keras.losses.CategoricalCrossentropy(reduction=None, label_smoothing=loss.label_smoothing)

@@ -72,11 +72,13 @@ def test_a_killed_worker_restarted_with_the_same_tf_config_lets_the_run_finish(m
     run_dir, ports, epochs = str(tmp_path / "run"), free_ports(2), 3
     log = str(tmp_path / "first.log")
     workers = [start_worker(i, ports, mini_fer2013, run_dir, epochs, log if i == 0 else os.devnull) for i in range(2)]
+    backups = [os.path.join(run_dir, "backup", "ckpt-1.index"),
+               os.path.join(worker_scratch(run_dir, 1), "backup", "ckpt-1.index")]
     deadline = time.time() + 900
-    while time.time() < deadline and not os.path.isdir(os.path.join(run_dir, "backup")):
-        time.sleep(1)
-    assert os.path.isdir(os.path.join(run_dir, "backup")), open(log).read()[-2000:]
-    workers[1].send_signal(signal.SIGKILL)  # mid-training: epoch 1 is backed up, epoch 2 under way
+    while time.time() < deadline and not all(os.path.exists(path) for path in backups):
+        time.sleep(0.5)
+    assert all(os.path.exists(path) for path in backups), open(log).read()[-2000:]
+    workers[1].send_signal(signal.SIGKILL)  # mid-training: epoch 1 is backed up everywhere, epoch 2 under way
     workers[1].wait()
     workers[0].communicate(timeout=600)  # the chief's collectives fail without its peer
     assert workers[0].returncode == 1
