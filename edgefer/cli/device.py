@@ -7,6 +7,7 @@ import os
 import click
 
 from edgefer.cli.app import FiniteRange, friendly_errors, main
+from edgefer.core.errors import EdgeferError
 from edgefer.device.faces import DETECTORS
 
 MODEL = click.option("--model", "model_path", default=None,
@@ -145,27 +146,36 @@ def devices(as_json):
               help="Timed runs after 10 warm-up runs.")
 @THREADS
 @DETECTOR
+@click.option("--all-models", is_flag=True, help="Time every bundled model, one after the other, in this run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @friendly_errors
-def bench(model_path, device, runs, threads, detector, as_json):
-    """Time the classifier (p50/p95/p99) and the whole pipeline on a frame with one face.
+def bench(model_path, device, runs, threads, detector, all_models, as_json):
+    """Time the classifier (p50/p95/p99), the face detector and the whole pipeline on a frame
+    with one face.
 
     \b
-    Example:
+    Examples:
       edgefer bench --threads 2 --json
+      edgefer bench --all-models --threads 1
     """
     from edgefer.device.bench import bench as run_bench
+    from edgefer.device.bundled import bundled_models
     from edgefer.device.profiles import device_settings
 
+    if all_models and model_path:
+        raise EdgeferError("give either --model or --all-models, not both")
     settings = device_settings(device, model_path, threads, detector=detector)
-    report = run_bench(settings.model_path, settings.delegate, settings.threads, runs, detector=settings.detector)
+    paths = [m["path"] for m in bundled_models()] if all_models else [settings.model_path]
+    reports = [run_bench(path, settings.delegate, settings.threads, runs, detector=settings.detector) for path in paths]
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(reports if all_models else reports[0], indent=2))
         return
-    c, d, p = report["classifier_ms"], report["detector_ms"], report["pipeline_ms"]
-    click.echo(f"{os.path.basename(settings.model_path)} ({report['size_mb']} MB) on {report['runtime']}, "
-               f"delegate {report['delegate']}, threads {settings.threads or 'default'}; {report['machine']}\n"
-               f"classifier: p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms, p99 {c['p99']:.2f} ms\n"
-               f"detector ({report['detector']}, {report['frame'][0]}x{report['frame'][1]}): "
-               f"p50 {d['p50']:.2f} ms, p95 {d['p95']:.2f} ms\n"
-               f"pipeline (1 face): p50 {p['p50']:.2f} ms, p95 {p['p95']:.2f} ms -> {report['faces_per_second']} faces/s")
+    for report in reports:
+        c, d, p = report["classifier_ms"], report["detector_ms"], report["pipeline_ms"]
+        click.echo(f"{os.path.basename(report['model'])} ({report['size_mb']} MB) on {report['runtime']}, "
+                   f"delegate {report['delegate']}, threads {settings.threads or 'default'}; {report['machine']}\n"
+                   f"classifier: p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms, p99 {c['p99']:.2f} ms\n"
+                   f"detector ({report['detector']}, {report['frame'][0]}x{report['frame'][1]}): "
+                   f"p50 {d['p50']:.2f} ms, p95 {d['p95']:.2f} ms\n"
+                   f"pipeline (1 face): p50 {p['p50']:.2f} ms, p95 {p['p95']:.2f} ms -> "
+                   f"{report['faces_per_second']} faces/s")

@@ -6,13 +6,15 @@ import sys
 import click
 
 from edgefer.cli.app import FiniteRange, friendly_errors, main
+from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import SPLITS
 from edgefer.device.faces import DETECTORS
 
 
 @main.command()
-@click.argument("float_path", metavar="FLOAT_TFLITE", type=click.Path())
-@click.argument("quant_path", metavar="QUANT_TFLITE", type=click.Path())
+@click.argument("float_path", metavar="[FLOAT_TFLITE", type=click.Path(), required=False)
+@click.argument("quant_path", metavar="QUANT_TFLITE]", type=click.Path(), required=False)
+@click.option("--model", "model_name", default=None, help="A bundled model's name instead of the two files.")
 @click.option("--data", "data_path", required=True, type=click.Path(), help="Dataset with the split to measure on.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
 @click.option("--limit", default=0, type=click.IntRange(min=0), help="Use a fixed class-stratified subset of N images.")
@@ -23,18 +25,28 @@ from edgefer.device.faces import DETECTORS
 @click.option("--threads", default=None, type=click.IntRange(min=1, max=256), help="Interpreter threads [runtime default].")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 @friendly_errors
-def parity(float_path, quant_path, data_path, as_json, **options):
+def parity(float_path, quant_path, model_name, data_path, as_json, **options):
     """Measure a quantized model's accuracy drift from its float twin; exit 1 over --max-drop.
 
-    Runs on the device runtime, so it works where TensorFlow is not installed.
+    Runs on the device runtime, so it works where TensorFlow is not installed. Name the two
+    files, or a bundled model with --model (its float32 twin is in the repository's models/).
 
     \b
-    Example:
+    Examples:
       edgefer parity models/fer2013-lite0_float32.tflite edgefer/device/models/fer2013-lite0_int8.tflite \\
           --data ~/.cache/edgefer-data/fer2013 --split test --out parity/
+      edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/fer2013 --split test
     """
+    from edgefer.device.bundled import bundled_pair
     from edgefer.evaluation.parity import ParityOptions
     from edgefer.evaluation.parity import parity as run_parity
+
+    if model_name:
+        if float_path or quant_path:
+            raise EdgeferError("give either --model or the two model files, not both")
+        float_path, quant_path = bundled_pair(model_name)
+    elif not (float_path and quant_path):
+        raise EdgeferError("parity needs FLOAT_TFLITE and QUANT_TFLITE, or --model NAME")
 
     settings = ParityOptions(**options)
     report = run_parity(float_path, quant_path, data_path, options=settings)

@@ -26,6 +26,9 @@ def bundled_models():
             "labels": metadata["labels"],
             "backbone": metadata.get("backbone"),
             "dataset": metadata.get("dataset"),
+            "face_size": metadata["face_size"],
+            "image_size": metadata.get("image_size"),
+            "flip_average": metadata.get("flip_average", False),
             "size_mb": round(os.path.getsize(path) / 1e6, 2),
             "default": name == DEFAULT_MODEL,
         })
@@ -39,6 +42,16 @@ def bundled_path(name: str) -> str:
         known = ", ".join(m["name"] for m in bundled_models()) or "none"
         raise EdgeferError(f"no bundled model {name!r} (bundled: {known}); pass --model PATH for a file")
     return path
+
+
+def bundled_pair(name: str) -> tuple:
+    """(float32 twin, int8 file) of a bundled model, for parity; the twin lives in the repository."""
+    int8 = bundled_path(name)
+    twin = os.path.join(REPOSITORY_MODELS, f"{name}_float32.tflite")
+    if not os.path.exists(twin):
+        raise EdgeferError(f"{twin}: the float32 twin of {name} is not in this installation (it ships in the "
+                           "repository's models/ folder); pass FLOAT_TFLITE QUANT_TFLITE instead")
+    return twin, int8
 
 
 def default_model_path() -> str:

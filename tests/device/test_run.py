@@ -119,3 +119,20 @@ def test_the_default_detector_finds_the_boxed_faces_in_real_photos(real_photos):
             found += any(dx <= cx <= dx + dw and dy <= cy <= dy + dh and 0.25 <= dw * dh / (w * h) <= 6
                          for dx, dy, dw, dh in detections)
     assert total == 18 and found / total >= 0.9, (found, total)
+
+
+def test_bench_times_every_bundled_model_in_one_run():
+    from edgefer.device.bundled import bundled_models
+
+    result = edgefer_without_tensorflow("bench", "--all-models", "--runs", "5", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = json.loads(result.stdout)
+    assert [os.path.basename(r["model"]) for r in reports] == [os.path.basename(m["path"]) for m in bundled_models()]
+    assert all(r["classifier_ms"]["p50"] > 0 and r["detector_ms"]["p50"] > 0 for r in reports)
+
+
+def test_models_json_states_input_size_and_dataset():
+    result = edgefer_without_tensorflow("models", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = json.loads(result.stdout)[0]
+    assert (model["name"], model["dataset"], model["face_size"], model["image_size"]) == ("fer2013-lite0", "fer2013", 48, 112)

@@ -62,3 +62,10 @@ def test_parity_refuses_a_dataset_with_other_labels(tmp_path):
     result = edgefer_without_tensorflow("parity", TINY_FLOAT, TINY_INT8, "--data", ferplus, "--out", str(tmp_path / "p"))
     assert_one_line_error(result, "dataset labels", "differ from the model's")
     assert not (tmp_path / "p").exists()
+
+
+def test_parity_takes_a_bundled_models_name(kaggle_folders, tmp_path):
+    result = edgefer_without_tensorflow("parity", "--model", "nope", "--data", kaggle_folders)
+    assert_one_line_error(result, "no bundled model 'nope'")
+    result = edgefer_without_tensorflow("parity", TINY_FLOAT, "--data", kaggle_folders)
+    assert_one_line_error(result, "needs FLOAT_TFLITE and QUANT_TFLITE, or --model NAME")
