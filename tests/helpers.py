@@ -11,6 +11,9 @@ import numpy as np
 
 from edgefer.data.datasets import FER2013_LABELS
 
+# The environment before any test module imports TensorFlow, which changes it (LD_LIBRARY_PATH,
+# TF2_BEHAVIOR, ...): every CLI subprocess gets this one, as a user's shell would.
+CLEAN_ENV = dict(os.environ)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures")
 TINY_FLOAT = os.path.join(FIXTURES, "tiny_float32.tflite")
@@ -39,7 +42,7 @@ finally:
 
 def edgefer(*args, env=None, timeout=1800, cwd=REPO):
     """Run the edgefer CLI in a subprocess; returns the CompletedProcess (text mode)."""
-    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    full_env = {**CLEAN_ENV, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-m", "edgefer", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=cwd)
 
@@ -47,7 +50,7 @@ def edgefer(*args, env=None, timeout=1800, cwd=REPO):
 def edgefer_without_tensorflow(*args, cwd=REPO):
     """The CLI in a subprocess that cannot import TensorFlow, Keras or kimm."""
     return subprocess.run([sys.executable, "-c", CLI_WITHOUT_HEAVY, *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+                          cwd=cwd, timeout=600, env=CLEAN_ENV)
 
 
 def assert_one_line_error(result, *fragments):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import HEAVY_MODULES, REFUSE_HEAVY, REPO, TINY_FLOAT, TINY_INT8, edgefer_without_tensorflow
+from helpers import CLEAN_ENV, HEAVY_MODULES, REFUSE_HEAVY, REPO, TINY_FLOAT, TINY_INT8, edgefer_without_tensorflow
 
 import edgefer
 
@@ -65,7 +65,8 @@ for name in {names!r}:
     importlib.import_module(name)
 print(json.dumps(sorted(m for m in sys.modules if m.startswith("edgefer."))))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+                            env=CLEAN_ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout)
     assert set(names) <= set(loaded) and len(names) > 25

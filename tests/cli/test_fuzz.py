@@ -6,7 +6,7 @@ import os
 import sys
 
 import pytest
-from helpers import TINY_FLOAT, TINY_INT8, assert_one_line_error, edgefer, listing, write_kaggle_folders
+from helpers import CLEAN_ENV, TINY_FLOAT, TINY_INT8, assert_one_line_error, edgefer, listing, write_kaggle_folders
 
 NOT_POSITIVE = ["0", "-5", "nan", "inf", "abc"]
 NOT_FRACTION = ["-0.1", "1.5", "nan", "-inf", "abc"]
@@ -126,6 +126,6 @@ def test_a_full_standard_output_is_one_error_line(places):
         import subprocess
 
         result = subprocess.run([sys.executable, "-m", "edgefer", "models", "--json"], stdout=full,
-                                stderr=subprocess.PIPE, text=True, timeout=120)
+                                stderr=subprocess.PIPE, text=True, timeout=120, env=CLEAN_ENV)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and "No space left" in result.stderr

@@ -10,7 +10,7 @@ import time
 
 import cv2
 import numpy as np
-from helpers import REPO, assert_one_line_error, edgefer_without_tensorflow
+from helpers import CLEAN_ENV, REPO, assert_one_line_error, edgefer_without_tensorflow
 
 from edgefer.device.live import count_frames
 from edgefer.device.sources import SAMPLE_IMAGE
@@ -76,7 +76,7 @@ def test_sigterm_ends_a_run_like_ctrl_c_with_a_summary_and_a_playable_video(tmp_
     out = tmp_path / "annotated.avi"
     process = subprocess.Popen([sys.executable, "-m", "edgefer", "run", "--source", clip, "--no-display", "--json",
                                 "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=REPO)
+                               cwd=REPO, env=CLEAN_ENV)
     assert process.stdout.readline()  # the first frame is done
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
@@ -97,7 +97,7 @@ def test_a_huge_image_is_detected_on_a_bounded_copy(tmp_path):
     del huge
     def peak_mb(source):
         run = subprocess.run([sys.executable, "-c", PEAK_MEMORY, "run", "--source", source, "--no-display", "--json"],
-                             capture_output=True, text=True, cwd=REPO, timeout=600)
+                             capture_output=True, text=True, cwd=REPO, timeout=600, env=CLEAN_ENV)
         assert run.returncode == 0, run.stderr[-2000:]
         return run, float(run.stderr.strip().splitlines()[-1].split()[-1])
 

@@ -9,7 +9,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from helpers import assert_one_line_error, edgefer, edgefer_without_tensorflow
+from helpers import CLEAN_ENV, assert_one_line_error, edgefer, edgefer_without_tensorflow
 
 from edgefer.device.sources import SAMPLE_IMAGE
 
@@ -71,7 +71,7 @@ def test_nothing_is_written_without_output(tmp_path):
     video = face_video(tmp_path / "clip.avi", "FF")
     before = set(os.listdir(tmp_path))
     result = subprocess.run([sys.executable, "-m", "edgefer", "run", "--source", video, "--json", "--no-display"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
+                            capture_output=True, text=True, cwd=tmp_path, timeout=600, env=CLEAN_ENV)
     assert result.returncode == 0, result.stderr[-2000:]
     assert set(os.listdir(tmp_path)) == before
 

@@ -2,7 +2,6 @@
 be installed, a real headless Chromium)."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import CLEAN_ENV, REPO
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.serve import LiveServer, ServeOptions, parse_address, resolve_token
@@ -44,7 +43,7 @@ class Served:
     def __init__(self, *args, env=None):
         self.process = subprocess.Popen([sys.executable, "-m", "edgefer", "run", "--no-display", *args],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                                        env={**os.environ, **(env or {})})
+                                        env={**CLEAN_ENV, **(env or {})})
         self.url, self.token, self.lines = None, None, []
         deadline = time.time() + 60
         while time.time() < deadline and self.url is None:

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from helpers import REPO  # noqa: E402
+from helpers import CLEAN_ENV, REPO  # noqa: E402
 
 RUN_FILES = {"config.json", "checkpoint.keras", "model.keras", "state.json", "history.csv", "curves.png",
              "metrics.json", "confusion.png"}
@@ -35,7 +35,7 @@ def free_ports(count):
 
 def start_worker(index, ports, data, run_dir, epochs, log):
     config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
-    env = {**os.environ, "TF_CONFIG": json.dumps(config), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**CLEAN_ENV, "TF_CONFIG": json.dumps(config), "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen([sys.executable, "-m", "edgefer", "train", data, "--out", run_dir, "--epochs", str(epochs),
                              "--limit", "640", "--batch-size", "16", "--image-size", "48", "--weights", "none"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from helpers import REPO, assert_one_line_error, edgefer  # noqa: E402
+from helpers import CLEAN_ENV, REPO, assert_one_line_error, edgefer  # noqa: E402
 
 RUN_FILES = ("model.keras", "config.json", "history.csv", "curves.png", "metrics.json", "confusion.png",
              "checkpoint.keras", "state.json")
@@ -53,7 +53,8 @@ def test_interrupted_run_resumes_where_it_stopped(mini_fer2013, tmp_path):
     run_dir = str(tmp_path / "run")
     command = [sys.executable, "-m", "edgefer", "train", mini_fer2013, "--out", run_dir, "--epochs", "3",
                "--limit", "200", "--image-size", "48", "--batch-size", "50"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=CLEAN_ENV)
     state_path = os.path.join(run_dir, "state.json")
     deadline = time.time() + 600
     while time.time() < deadline and not os.path.exists(state_path):
