@@ -92,6 +92,7 @@ def framing_check(classifier: Classifier, faces: np.ndarray, labels: np.ndarray,
         "geometry": geometry.to_metadata() if geometry else None,
         "detection_rate": float(found.mean()),
         "accuracy_direct": classification_metrics(labels, direct, names)["accuracy"],
+        "accuracy_direct_detected": float((direct[found] == labels[found]).mean()) if found.any() else 0.0,
         "accuracy_device_path": float((recut == labels).mean()),
         "accuracy_device_path_detected": float((recut[found] == labels[found]).mean()) if found.any() else 0.0,
     }
