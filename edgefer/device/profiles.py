@@ -54,8 +54,6 @@ class DeviceSettings:
     detector: str
 
 
-
-
 def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
                     min_face: Optional[int] = None, detector: Optional[str] = None) -> DeviceSettings:
     """Command-line values win, then the device profile's, then the defaults."""
