@@ -63,7 +63,6 @@ class FerTFLite:
         return np.array(out)
 
 
-
 def p50_ms(model, runs):
     return timed(model.interpreter.invoke, runs, warmup=10)["p50"]
 
