@@ -12,14 +12,13 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 
 import cv2
 import numpy as np
 
 from edgefer.core.metrics import classification_metrics
 from edgefer.data.datasets import load_dataset
-from edgefer.device.bench import timed
+from edgefer.device.bench import machine, timed
 from edgefer.device.bundled import bundled_models
 from edgefer.device.runtime import Classifier, interpreter_module
 
@@ -117,7 +116,7 @@ def main():
     rows.append(summary("fer mini-Xception (quantized .tflite)", probs, part.labels, labels, os.path.getsize(tflite), latency))
 
     result = {"dataset": dataset.name, "split": args.split, "n": len(part),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or platform.system()}",
+              "machine": machine(),
               "rows": rows}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

@@ -70,7 +70,9 @@ def fit_multi_worker(model, optimizer, loss, dist: Distribution, train_ds, val_s
     if agreed:
         checkpoint.restore(os.path.join(backup_dir, f"ckpt-{agreed}"))
         print(f"restored the backup of epoch {agreed} from {backup_dir}", file=sys.stderr, flush=True)
-    distributed = strategy.experimental_distribute_dataset(train_ds)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    distributed = strategy.experimental_distribute_dataset(train_ds.with_options(options))
     per_example = keras.losses.CategoricalCrossentropy(reduction=None, label_smoothing=loss.label_smoothing)
 
     @tf.function
