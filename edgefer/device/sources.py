@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video_file
+from edgefer.core.spec import is_image_file, is_video_file
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def picamera2_frames():
 def resolve_paths(source):
     """Files named by a file path, a folder (its images and videos, sorted) or a glob."""
     if os.path.isdir(source):
-        names = sorted(f for f in os.listdir(source) if f.lower().endswith(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS))
+        names = sorted(f for f in os.listdir(source) if is_image_file(f) or is_video_file(f))
         paths = [os.path.join(source, f) for f in names]
     elif os.path.exists(source):
         paths = [source]
