@@ -5,9 +5,11 @@ import json
 import click
 
 from edgefer.cli.app import friendly_errors, main
+from edgefer.data.datasets import FERPLUS_MODES
 
-FERPLUS_MODE = click.option("--ferplus-mode", type=click.Choice(["majority", "probability"]), default="majority",
-                            show_default=True, help="FER+ labels: the majority vote or the vote distribution.")
+FERPLUS_MODE = click.option("--ferplus-mode", type=click.Choice(FERPLUS_MODES), default="majority",
+                            show_default=True, help="FER+ labels: the majority vote, the vote distribution, or the "
+                            "majority in FER2013's seven classes (contempt dropped), to check a FER2013 model.")
 
 
 @main.group()

@@ -6,6 +6,7 @@ import sys
 import click
 
 from edgefer.cli.app import FiniteRange, friendly_errors, main
+from edgefer.cli.data import FERPLUS_MODE
 from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import SPLITS
 from edgefer.device.faces import DETECTORS
@@ -24,6 +25,7 @@ from edgefer.device.faces import DETECTORS
               help="Folder for report.md, report.json and PNGs.")
 @click.option("--threads", default=None, type=click.IntRange(min=1, max=256), help="Interpreter threads [runtime default].")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@FERPLUS_MODE
 @friendly_errors
 def parity(float_path, quant_path, model_name, data_path, as_json, **options):
     """Measure a quantized model's accuracy drift from its float twin; exit 1 over --max-drop.
@@ -36,6 +38,7 @@ def parity(float_path, quant_path, model_name, data_path, as_json, **options):
       edgefer parity models/fer2013-lite0_float32.tflite edgefer/device/models/fer2013-lite0_int8.tflite \\
           --data ~/.cache/edgefer-data/fer2013 --split test --out parity/
       edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/fer2013 --split test
+      edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/ferplus --ferplus-mode seven
     """
     from edgefer.device.bundled import bundled_pair
     from edgefer.evaluation.parity import ParityOptions

@@ -191,13 +191,18 @@ def load_fer2013_csv(path, splits=SPLITS):
     return dataset
 
 
+FERPLUS_MODES = ("majority", "probability", "seven")
+
+
 def load_ferplus(path, splits=SPLITS, mode="majority"):
-    """FER+ folders with ``label.csv`` vote files; ``mode`` is ``majority`` or ``probability``.
-    Images whose most-voted answer is unknown or not-a-face are dropped."""
-    if mode not in ("majority", "probability"):
-        raise EdgeferError(f"unknown FER+ label mode {mode!r}; choose majority or probability")
+    """FER+ folders with ``label.csv`` vote files. ``mode``: ``majority`` (eight emotions, the most
+    voted), ``probability`` (the vote distribution as soft targets) or ``seven`` (the majority in
+    FER2013's seven classes: images whose majority is contempt are dropped too). Images whose
+    most-voted answer is unknown or not-a-face are always dropped."""
+    if mode not in FERPLUS_MODES:
+        raise EdgeferError(f"unknown FER+ label mode {mode!r}; choose {', '.join(FERPLUS_MODES)}")
     order = [FERPLUS_LABELS.index(v) for v in FERPLUS_VOTES[:8]]
-    dataset = FaceDataset("ferplus", path, FERPLUS_LABELS)
+    dataset = FaceDataset("ferplus", path, FER2013_LABELS if mode == "seven" else FERPLUS_LABELS)
     for folder, split in FERPLUS_FOLDERS.items():
         if split not in splits:
             continue
@@ -211,8 +216,18 @@ def load_ferplus(path, splits=SPLITS, mode="majority"):
         part = _split_from_files([(0, p) for p in files], f"reading {split}")
         part.labels = soft.argmax(axis=1)
         part.soft = soft if mode == "probability" else None
+        if mode == "seven":
+            part = _without_contempt(part)
         dataset.splits[split] = part
     return dataset
+
+
+def _without_contempt(part):
+    """A FER+ majority split in FER2013's seven classes: contempt images dropped, labels renumbered."""
+    contempt = FERPLUS_LABELS.index("contempt")
+    kept = part.subset(np.flatnonzero(part.labels != contempt))
+    kept.labels = np.array([FER2013_LABELS.index(FERPLUS_LABELS[i]) for i in kept.labels], dtype=kept.labels.dtype)
+    return kept
 
 
 def _read_votes(label_file, folder, order):

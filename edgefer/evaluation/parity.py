@@ -23,13 +23,15 @@ from edgefer.device.runtime import Classifier
 @dataclass(frozen=True)
 class ParityOptions:
     """Where and how to compare: the ``split``, an optional stratified ``limit``, the gate
-    ``max_drop`` in percentage points, the report folder and interpreter threads."""
+    ``max_drop`` in percentage points, the report folder, interpreter threads and, on FER+,
+    which labels to read (``edgefer.data.datasets.FERPLUS_MODES``)."""
 
     split: str = "test"
     limit: int = 0
     max_drop: float = 1.0
     out_dir: str = "parity"
     threads: Optional[int] = None
+    ferplus_mode: str = "majority"
 
 
 def run_model(classifier, faces, desc):
@@ -119,6 +121,11 @@ def write_predictions(path, part, labels, probs_float, probs_quant):
     write_text(path, "\n".join(lines) + "\n")
 
 
+def dataset_name(name: str, ferplus_mode: str) -> str:
+    """The dataset as reports name it: FER+ with the labels read (``ferplus majority``)."""
+    return f"{name} {ferplus_mode}" if name == "ferplus" else name
+
+
 def parity(float_path: str, quant_path: str, data: str, *, options: ParityOptions = ParityOptions()) -> dict:
     """Compare the two models on ``options.split`` of ``data``; writes the report files into
     ``options.out_dir`` and returns the report dict (``passed`` is False over ``max_drop``)."""
@@ -127,7 +134,7 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
     check_output_folder(out_dir, create=False)
     float_model, quant_model = Classifier(float_path, threads=threads), Classifier(quant_path, threads=threads)
     check_labels(quant_model.labels, float_model.labels, quant_path)
-    dataset = load_dataset(data, (split,))
+    dataset = load_dataset(data, (split,), options.ferplus_mode)
     check_labels(dataset.labels, float_model.labels, data, "dataset labels")
     part = dataset.split(split)
     if limit:
@@ -137,7 +144,8 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
     labels = float_model.labels
     report = compare(probs_f, probs_q, part.labels, labels)
     report.update({
-        "split": split, "dataset": dataset.name, "data_path": os.path.abspath(os.path.expanduser(data)),
+        "split": split, "dataset": dataset_name(dataset.name, options.ferplus_mode),
+        "data_path": os.path.abspath(os.path.expanduser(data)),
         "float_model": os.path.abspath(float_path), "quant_model": os.path.abspath(quant_path),
         "runtime": quant_model.runtime, "threads": threads,
         "size_mb_float": float_model.size_bytes / 1e6, "size_mb_quant": quant_model.size_bytes / 1e6,

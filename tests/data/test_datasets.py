@@ -80,6 +80,17 @@ def test_ferplus_majority_and_probability(tmp_path):
     assert probability.soft[1, FERPLUS_LABELS.index("contempt")] == pytest.approx(6 / 7)
 
 
+def test_ferplus_seven_drops_contempt_and_uses_fer2013_labels(tmp_path):
+    root = write_ferplus(str(tmp_path / "ferplus"), np.random.default_rng(0))
+    seven = load_dataset(root, ferplus_mode="seven")
+    assert seven.labels == FER2013_LABELS
+    train = seven.splits["train"]
+    assert [FER2013_LABELS[i] for i in train.labels] == ["happy", "neutral"]
+    assert train.ids == ["fer0000000", "fer0000003"] and train.soft is None
+    majority = load_dataset(root).splits["train"]
+    assert np.array_equal(train.images, majority.images[[0, 2]])
+
+
 def test_stratified_subset_keeps_class_shares():
     labels = np.array([0] * 700 + [1] * 200 + [2] * 100)
     picked = stratified_indices(labels, 100, seed=3)

@@ -64,6 +64,16 @@ def test_parity_refuses_a_dataset_with_other_labels(tmp_path):
     assert not (tmp_path / "p").exists()
 
 
+def test_parity_reads_ferplus_in_seven_classes_for_a_fer2013_model(tmp_path):
+    ferplus = write_ferplus(str(tmp_path / "ferplus"), np.random.default_rng(0))
+    result = edgefer_without_tensorflow("parity", TINY_FLOAT, TINY_INT8, "--data", ferplus, "--ferplus-mode", "seven",
+                                        "--out", str(tmp_path / "p"), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert (report["dataset"], report["split"], report["n"]) == ("ferplus seven", "test", 2)
+    assert report["accuracy_float"] == report["accuracy_quant"]
+
+
 def test_parity_takes_a_bundled_models_name(kaggle_folders, tmp_path):
     result = edgefer_without_tensorflow("parity", "--model", "nope", "--data", kaggle_folders)
     assert_one_line_error(result, "no bundled model 'nope'")
