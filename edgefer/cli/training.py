@@ -58,10 +58,13 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @FERPLUS_MODE
-@click.option("--teacher", default="", type=click.Path(),
-              help="Distil from this TFLite model: its probabilities on the training faces become targets.")
+@click.option("--teacher", "teachers", multiple=True, type=click.Path(),
+              help="Distil from this TFLite model: its probabilities on the training faces become targets; "
+                   "repeat it for an ensemble teacher (the mean of their probabilities).")
 @click.option("--distill", default=0.7, show_default=True, type=FiniteRange(0, 1),
-              help="With --teacher: the teacher's weight in the targets (the rest is the labels).")
+              help="With --teacher: the teachers' weight in the targets (the rest is the labels).")
+@click.option("--degrade", default=0.0, show_default=True, type=FiniteRange(0, 1),
+              help="Probability of a Gaussian blur (sigma 0.4-2 px), and separately of JPEG compression (quality 20-95).")
 @click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),
               help="tf.distribute strategy: auto = multi-worker when TF_CONFIG names several tasks, "
                    "mirrored with several GPUs, else single.")
@@ -76,8 +79,8 @@ def train(data_path, run_dir, resume, **options):
       edgefer train ~/.cache/edgefer-data/fer2013 --out runs/lite0 --epochs 1 --limit 2000
     """
     check_inputs(data_path, run_dir)
-    if options["teacher"]:
-        check_inputs(options["teacher"])
+    for teacher in options["teachers"]:
+        check_inputs(teacher)
     quiet_tensorflow()
     require_tensorflow("train")
     from edgefer.training.train import TrainConfig

@@ -1,9 +1,10 @@
-"""Distillation targets: a teacher model's probabilities blended with the labels.
+"""Distillation targets: the teachers' mean probabilities blended with the labels.
 
-The teacher is any edgefer TFLite file (for example the accurate model's float32 twin, whose
-flip average is built in); it runs on the device runtime over the unaugmented training faces
-once, before training. The student then learns ``weight * teacher + (1 - weight) * labels``
-(the labels being the one-hot classes, or FER+'s vote distributions in probability mode).
+A teacher is any edgefer TFLite file (for example the accurate model's float32 twin, whose
+flip average is built in); each runs on the device runtime over the unaugmented training faces
+once, before training. With several teachers their probabilities are averaged (an ensemble
+teacher). The student then learns ``weight * teacher + (1 - weight) * labels`` (the labels
+being the one-hot classes, or FER+'s vote distributions in probability mode).
 """
 
 import numpy as np
@@ -14,12 +15,13 @@ from edgefer.data.datasets import Split
 from edgefer.device.runtime import Classifier
 
 
-def teacher_probabilities(teacher_path: str, images: np.ndarray, labels: list, batch: int = 256) -> np.ndarray:
-    """The teacher's class probabilities for uint8 faces (N, 48, 48)."""
-    teacher = Classifier(teacher_path)
-    check_labels(teacher.labels, labels, teacher_path, "teacher labels")
+def teacher_probabilities(teacher_paths, images: np.ndarray, labels: list, batch: int = 256) -> np.ndarray:
+    """The mean class probabilities of the teachers (TFLite paths) for uint8 faces (N, 48, 48)."""
+    teachers = [Classifier(path) for path in teacher_paths]
+    for path, teacher in zip(teacher_paths, teachers):
+        check_labels(teacher.labels, labels, path, "teacher labels")
     starts = range(0, len(images), batch)
-    return np.concatenate([teacher.predict(images[i:i + batch])
+    return np.concatenate([np.mean([teacher.predict(images[i:i + batch]) for teacher in teachers], axis=0)
                            for i in progress(starts, total=len(starts), desc="teacher predictions")])
 
 

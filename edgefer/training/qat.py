@@ -167,7 +167,7 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
         metrics=["accuracy"],
     )
     train_ds = make_dataset(train_split, len(labels), weights, batch_size, True, seed, cfg.augment, cfg.geometric,
-                            cfg.erase)
+                            cfg.erase, cfg.degrade)
     val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, seed)
     title = f"int8-aware fine-tuning of {config['backbone']} on {dataset.name}"
     record = EpochRecord(run_dir, [], -1.0, title, kept=model)  # keeps the float model, not the rounding one

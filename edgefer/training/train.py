@@ -53,13 +53,19 @@ class TrainConfig:
     seed: int = 0
     ferplus_mode: str = "majority"
     strategy: str = "auto"  # see edgefer.training.strategy.KINDS
-    teacher: str = ""  # a TFLite model whose probabilities the student learns (distillation)
-    distill: float = 0.7  # the teacher's weight in the targets
+    teachers: tuple = ()  # TFLite models whose mean probabilities the student learns (distillation)
+    distill: float = 0.7  # the teachers' weight in the targets
+    degrade: float = 0.0  # probability of each of blur and JPEG compression
 
     @classmethod
     def from_saved(cls, saved):
-        """The config of a saved run, leaving out settings this version no longer has."""
-        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+        """The config of a saved run, leaving out settings this version no longer has (a run saved
+        with one ``teacher`` gets it as its ``teachers``)."""
+        saved = dict(saved)
+        if saved.get("teacher"):
+            saved["teachers"] = [saved["teacher"]]
+        fields = {k: v for k, v in saved.items() if k in cls.__dataclass_fields__}
+        return cls(**{**fields, "teachers": tuple(fields.get("teachers", ()))})
 
 
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
@@ -142,7 +148,28 @@ def random_erase(image, p):
     return tf.where(box, tf.random.uniform(tf.shape(image), 0, 255), image)
 
 
-def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True, geometric=False, erase=0.0):
+def gaussian_blur(image, sigma, radius=5):
+    """``image`` (H, W, 1) blurred by a Gaussian of ``sigma`` pixels (separable, reflected borders)."""
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * tf.square(x / sigma))
+    kernel /= tf.reduce_sum(kernel)
+    padded = tf.pad(image[None], [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    rows = tf.nn.conv2d(padded, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "VALID")
+    return tf.nn.conv2d(rows, tf.reshape(kernel, [1, -1, 1, 1]), 1, "VALID")[0]
+
+
+def degrade(image, p):
+    """A camera's losses: with probability ``p`` a Gaussian blur (sigma 0.4-2.0 px), and independently
+    with probability ``p`` JPEG compression (quality 20-95)."""
+    sigma = tf.random.uniform([], 0.4, 2.0)
+    image = tf.cond(tf.random.uniform([]) < p, lambda: gaussian_blur(image, sigma), lambda: image)
+    quality = tf.random.uniform([], 20, 96, tf.int32)
+    compressed = lambda: tf.image.adjust_jpeg_quality(image / 255.0, quality) * 255.0  # noqa: E731
+    return tf.cond(tf.random.uniform([]) < p, compressed, lambda: image)
+
+
+def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True, geometric=False, erase=0.0,
+                 degraded=0.0):
     """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight)."""
     targets = split.soft if split.soft is not None else np.eye(n_classes, dtype=np.float32)[split.labels]
     sample_weights = weights[split.labels].astype(np.float32)
@@ -153,6 +180,8 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
     if training and augmented:
         move = detector_jitter if geometric else augment
         ds = ds.map(lambda x, y, w: (move(x), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and degraded:
+        ds = ds.map(lambda x, y, w: (degrade(x, degraded), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     if training and erase:
         ds = ds.map(lambda x, y, w: (random_erase(x, erase), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -216,8 +245,8 @@ def training_splits(cfg):
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
-    if cfg.teacher:
-        teacher = teacher_probabilities(cfg.teacher, train_split.images, dataset.labels)
+    if cfg.teachers:
+        teacher = teacher_probabilities(cfg.teachers, train_split.images, dataset.labels)
         train_split = distilled(train_split, teacher, cfg.distill)
     weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
     return dataset, train_split, val_split, weights
@@ -298,7 +327,7 @@ def train(cfg, run_dir, resume=False):
                     "accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")])
 
     train_ds = make_dataset(train_split, len(labels), weights, global_batch, True, cfg.seed, cfg.augment,
-                            cfg.geometric, cfg.erase)
+                            cfg.geometric, cfg.erase, cfg.degrade)
     rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
     title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
     checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title)

@@ -15,8 +15,16 @@ def faces_of(classes, seed=0):
 
 
 def test_teacher_probabilities_are_the_teachers_answers():
-    probs = teacher_probabilities(TINY_SWAPPED, faces_of([0, 1, 2, 3]), FER2013_LABELS, batch=3)
+    probs = teacher_probabilities([TINY_SWAPPED], faces_of([0, 1, 2, 3]), FER2013_LABELS, batch=3)
     assert probs.shape == (4, 7) and probs.argmax(1).tolist() == [1, 0, 2, 3]  # the swapped teacher's view
+
+
+def test_several_teachers_give_their_mean():
+    faces = faces_of([0, 1, 2])
+    mean = teacher_probabilities([TINY_FLOAT, TINY_SWAPPED], faces, FER2013_LABELS)
+    alone = [teacher_probabilities([path], faces, FER2013_LABELS) for path in (TINY_FLOAT, TINY_SWAPPED)]
+    assert np.allclose(mean, (alone[0] + alone[1]) / 2, atol=1e-6)
+    assert mean[2].argmax() == 2 and mean[0, 0] == pytest.approx(mean[0, 1], abs=0.05)  # the two disagree on 0 and 1
 
 
 def test_targets_blend_the_teacher_with_the_labels():
@@ -29,4 +37,4 @@ def test_targets_blend_the_teacher_with_the_labels():
 
 def test_a_teacher_with_other_labels_is_refused():
     with pytest.raises(EdgeferError, match="teacher labels"):
-        teacher_probabilities(TINY_FLOAT, faces_of([0]), FERPLUS_LABELS)
+        teacher_probabilities([TINY_FLOAT], faces_of([0]), FERPLUS_LABELS)

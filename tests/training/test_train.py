@@ -97,12 +97,13 @@ def test_a_text_file_named_model_keras_is_not_called_missing(tiny_run, mini_fer2
 
 
 def test_a_student_trains_on_a_teachers_probabilities(mini_fer2013, tmp_path):
-    from helpers import TINY_FLOAT
+    from helpers import TINY_FLOAT, TINY_SWAPPED
 
     run_dir = str(tmp_path / "student")
     result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "1", "--limit", "200", "--image-size", "48",
-                     "--weights", "none", "--teacher", TINY_FLOAT, "--distill", "0.5")
+                     "--weights", "none", "--teacher", TINY_FLOAT, "--teacher", TINY_SWAPPED, "--distill", "0.5",
+                     "--degrade", "0.5")
     assert result.returncode == 0, result.stderr[-2000:]
     saved = json.load(open(os.path.join(run_dir, "config.json")))["train"]
-    assert (saved["teacher"], saved["distill"]) == (TINY_FLOAT, 0.5)
+    assert (saved["teachers"], saved["distill"], saved["degrade"]) == ([TINY_FLOAT, TINY_SWAPPED], 0.5, 0.5)
     assert [int(r["epoch"]) for r in read_history(run_dir)] == [1]
