@@ -19,6 +19,8 @@ from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflo
               help="Build the mean over the face and its mirror image into the model (2x the compute).")
 @click.option("--snap-weights", is_flag=True,
               help="Round the kernels to their int8 values first: float32 and int8 files then share their weights.")
+@click.option("--with", "members", multiple=True, type=click.Path(),
+              help="Another trained run (same labels) to average with MODEL inside the same file (repeatable).")
 @friendly_errors
 def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
@@ -28,14 +30,18 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     the Edge TPU could run.
 
     \b
-    Example:
+    Examples:
       edgefer quantize runs/lite0 --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/
+      edgefer quantize runs/lite0 --with runs/lite0-b --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/ --name ensemble
     """
     from edgefer.convert.options import QuantizeOptions
 
     settings = QuantizeOptions(modes=tuple(m.strip() for m in modes.split(",") if m.strip()), **options)
     check_inputs(model_path, out_dir)
+    for member in options["members"]:
+        check_inputs(member)
     check_inputs(data_path)
     check_inputs(manifest)
     quiet_tensorflow()

@@ -12,7 +12,8 @@ IO_TYPES = ("int8", "uint8", "float32")
 @dataclass(frozen=True)
 class QuantizeOptions:
     """How to convert: which ``modes``, the int8 file's ``io_type``, the flip average built in,
-    kernels snapped to the int8 grid first, Edge TPU compilation, and the file name stem."""
+    kernels snapped to the int8 grid first, Edge TPU compilation, the file name stem, and other
+    runs (``members``) whose predictions the file averages with the main run's."""
 
     modes: Sequence[str] = MODES
     io_type: str = "int8"
@@ -20,6 +21,7 @@ class QuantizeOptions:
     snap_weights: bool = False
     edgetpu: bool = False
     name: Optional[str] = None
+    members: Sequence[str] = ()
 
     def __post_init__(self):
         for mode in self.modes:

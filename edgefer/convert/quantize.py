@@ -19,7 +19,7 @@ from edgefer.data.datasets import load_dataset
 from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
 from edgefer.training.int8_grid import snap_to_int8_grid
-from edgefer.training.model import export_model, load_model, predict
+from edgefer.training.model import average_models, export_model, load_model, predict
 from edgefer.training.runs import resolve_run
 
 TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
@@ -57,9 +57,11 @@ def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
         return converter.convert()
 
 
-def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibration: Optional[dict] = None) -> dict:
+def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibration: Optional[dict] = None,
+                   members: Optional[list] = None) -> dict:
     """What the device needs to know, stored inside each .tflite file; ``calibration`` is the
-    manifest's header plus its file name (int8 only)."""
+    manifest's header plus its file name (int8 only); ``members`` describes the averaged runs of
+    an ensemble file."""
     metadata = {
         "labels": config["labels"],
         "face_size": config["face_size"],
@@ -79,12 +81,14 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibratio
     }
     if mode == "int8":
         metadata["calibration"] = calibration
+    if members:
+        metadata["members"] = members
     return metadata
 
 
-def check_float_twin(model, tflite_path: str, faces: np.ndarray, flip_average: bool = False) -> float:
-    """Max |prob difference| between the Keras model and its float32 TFLite file."""
-    expected = predict(model, faces, flip_average=flip_average)
+def check_float_twin(models, tflite_path: str, faces: np.ndarray, flip_average: bool = False) -> float:
+    """Max |prob difference| between the Keras models' mean prediction and their float32 TFLite file."""
+    expected = np.mean([predict(model, faces, flip_average=flip_average) for model in models], axis=0)
     difference = float(np.abs(expected - Classifier(tflite_path).predict(faces)).max())
     if difference >= FLOAT_TOLERANCE:
         raise EdgeferError(f"{tflite_path}: float32 file differs from the Keras model by {difference:.2e} "
@@ -97,17 +101,27 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
     """Write ``<name>_<mode>.tflite`` for each mode into ``out_dir``; returns {mode: path}.
 
     With ``snap_weights`` every file is made from the model with its kernels rounded to the
-    int8 grid (``edgefer.training.int8_grid``), so float32 and int8 files hold the same weights."""
+    int8 grid (``edgefer.training.int8_grid``), so float32 and int8 files hold the same weights.
+    With ``options.members`` the files average the main run and those runs (an ensemble)."""
     check_output_folder(out_dir, create=False)
-    keras_path, config = resolve_run(model_path)
+    runs = [resolve_run(path) for path in (model_path, *options.members)]
+    keras_path, config = runs[0]
+    for path, (_, member) in zip(options.members, runs[1:]):
+        check_labels(member["labels"], config["labels"], path, "member labels")
+        if member["normalisation"] != config["normalisation"]:
+            raise EdgeferError(f"{path}: normalises its input otherwise than {model_path}; it cannot share the file")
     manifest_header, ids = read_manifest(manifest_path)
     dataset = load_dataset(data, ("train", "val"))
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     calibration = calibration_images(dataset, ids, manifest_path)
-    model = load_model(keras_path)
+    models = [load_model(path) for path, _ in runs]
     if options.snap_weights:
-        snap_to_int8_grid(model)
-    export = export_model(model, config["backbone"], options.flip_average)
+        for model in models:
+            snap_to_int8_grid(model)
+    exports = [export_model(model, run["backbone"], options.flip_average) for model, (_, run) in zip(models, runs)]
+    export = exports[0] if len(exports) == 1 else average_models(exports)
+    members = [{"run": os.path.basename(os.path.dirname(os.path.abspath(path))), "backbone": run["backbone"],
+                "image_size": run["image_size"]} for path, run in runs] if options.members else None
     name = options.name or os.path.basename(os.path.dirname(os.path.abspath(keras_path)))
     check_output_folder(out_dir)
 
@@ -116,7 +130,8 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         echo(f"converting {mode} ...")
         tflite = convert(export, mode, calibration, options.io_type, config["normalisation"])
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
-        metadata = model_metadata(config, mode, options, {"manifest": os.path.basename(manifest_path), **manifest_header})
+        metadata = model_metadata(config, mode, options, {"manifest": os.path.basename(manifest_path), **manifest_header},
+                                  members)
         write_bytes(path, with_metadata(tflite, metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)
@@ -127,6 +142,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
                 echo(compile_for_edgetpu(path, out_dir))
         written[mode] = path
     if "float32" in written:
-        difference = check_float_twin(model, written["float32"], dataset.split("val").images[:100], options.flip_average)
-        echo(f"float32 file matches the Keras model: max |dprob| = {difference:.1e} on 100 val images")
+        difference = check_float_twin(models, written["float32"], dataset.split("val").images[:100], options.flip_average)
+        echo(f"float32 file matches the Keras model{'s' if len(models) > 1 else ''}: max |dprob| = {difference:.1e} "
+             "on 100 val images")
     return written

@@ -165,6 +165,14 @@ def export_model(model, backbone_name, flip_average=False):
     return keras.Model(face, both, name=model.name)
 
 
+def average_models(models):
+    """One model whose output is the mean of the outputs of ``models`` (exported models with the
+    same input), each kept whole as a nested sub-model ``member_<i>``."""
+    face = keras.Input(models[0].input_shape[1:], batch_size=1, name="face")
+    outputs = [keras.Model(m.input, m.output, name=f"member_{i}")(face) for i, m in enumerate(models)]
+    return keras.Model(face, keras.layers.Average(name="member_average")(outputs), name="edgefer_ensemble")
+
+
 def load_model(path):
     """Load a trained ``model.keras`` without its optimizer."""
     if not os.path.exists(path):

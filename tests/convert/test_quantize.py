@@ -131,3 +131,47 @@ def test_parity_bad_inputs(tiny_tflite, mini_fer2013, tmp_path):
     for quant, fragment in cases:
         result = edgefer("parity", tiny_tflite["float32"], quant, "--data", mini_fer2013, "--out", str(tmp_path / "p"))
         assert_one_line_error(result, fragment)
+
+
+def reversed_member(tiny_run, folder, labels=None):
+    """A second run beside ``tiny_run``: the same network with its output classes' weights in
+    reverse order (so its predictions differ), or with other ``labels`` in its config."""
+    from edgefer.training.model import load_model
+
+    os.makedirs(folder)
+    config = json.load(open(os.path.join(tiny_run, "config.json")))
+    json.dump({**config, "labels": labels or config["labels"]}, open(os.path.join(folder, "config.json"), "w"))
+    model = load_model(os.path.join(tiny_run, "model.keras"))
+    dense = model.get_layer("emotion")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel[:, ::-1], bias[::-1]])
+    model.save(os.path.join(folder, "model.keras"))
+    return folder
+
+
+def test_an_ensemble_file_averages_its_members(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    member = reversed_member(tiny_run, str(tmp_path / "member"))
+    common = ("--data", mini_fer2013, "--calibration", tiny_tflite["manifest"], "--out", str(tmp_path), "--modes")
+    alone = edgefer("quantize", member, *common, "float32")
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    both = edgefer("quantize", tiny_run, "--with", member, *common, "float32,int8", "--name", "ensemble")
+    assert both.returncode == 0, both.stderr[-3000:]
+    faces = load_dataset(mini_fer2013, ("test",)).splits["test"].images[:100]
+    singles = [Classifier(path).predict(faces) for path in (tiny_tflite["float32"], str(tmp_path / "member_float32.tflite"))]
+    ensemble = Classifier(str(tmp_path / "ensemble_float32.tflite")).predict(faces)
+    assert (singles[0].argmax(1) != singles[1].argmax(1)).mean() > 0.5  # the members disagree
+    assert np.abs(ensemble - (singles[0] + singles[1]) / 2).max() < 1e-4
+    int8 = Classifier(str(tmp_path / "ensemble_int8.tflite")).predict(faces)
+    assert np.abs(int8 - ensemble).mean() < 0.05
+    members = read_metadata(str(tmp_path / "ensemble_int8.tflite"))["members"]
+    assert [(m["run"], m["image_size"]) for m in members] == [("tiny", 64), ("member", 64)]
+
+
+def test_a_member_with_other_labels_is_refused_before_writing(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    member = reversed_member(tiny_run, str(tmp_path / "member"), labels=list("abcdefg"))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = edgefer("quantize", tiny_run, "--with", member, "--data", mini_fer2013, "--calibration",
+                     tiny_tflite["manifest"], "--out", str(out))
+    assert_one_line_error(result, "member labels")
+    assert list(out.iterdir()) == []
