@@ -33,8 +33,32 @@ def timed(call: Callable[[], object], runs: int, warmup: int) -> dict:
     return percentiles(seconds)
 
 
+INT8_DOT_PRODUCT = {"avx512_vnni": "AVX-512 VNNI", "avx_vnni": "AVX-VNNI", "asimddp": "Arm dot product"}
+
+
+def cpu_description(info: Optional[str] = None) -> tuple:
+    """(CPU model name, its int8 dot-product instructions or "none") from ``info``, the text of
+    /proc/cpuinfo (read when not given, where it exists)."""
+    if info is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                info = f.read()
+        except OSError:
+            return platform.processor() or "unknown CPU", "unknown"
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip().lower(): v.strip() for k, v in fields.items()}
+    name = fields.get("model name") or fields.get("cpu part") or "unknown CPU"
+    flags = set((fields.get("flags") or fields.get("features") or "").split())
+    found = [label for flag, label in INT8_DOT_PRODUCT.items() if flag in flags]
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
+    return name, ", ".join(found) or (f"none ({vector})" if vector else "none")
+
+
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    """The host a benchmark ran on: architecture, CPU, cores, int8 dot-product instructions, OS."""
+    name, dot = cpu_description()
+    return (f"{platform.machine()}, {name}, {os.cpu_count()} cores, int8 dot product: {dot}, "
+            f"{platform.system()} {platform.release()}")
 
 
 def bench(model_path: str, delegate: Optional[str] = None, threads: Optional[int] = None, runs: int = 200,
