@@ -19,12 +19,14 @@ STRATEGIES = ["auto", "single", "mirrored", "multi-worker"]  # edgefer.training.
 
 @contextlib.contextmanager
 def interrupt_ends_training(run_dir, hint=""):
-    """Ctrl-C or SIGTERM: say how to go on and leave at once (TensorFlow's threads would keep the
-    process alive); checkpoints are written atomically, so the run folder stays resumable."""
+    """Ctrl-C (SIGINT) or SIGTERM: say how to go on and leave at once (TensorFlow's threads would
+    keep the process alive); checkpoints are written atomically, so the run folder stays resumable.
+    Both handlers are set here, so SIGINT works even where the process was started ignoring it
+    (a shell's background job)."""
     def stop(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     except KeyboardInterrupt:
@@ -32,7 +34,10 @@ def interrupt_ends_training(run_dir, hint=""):
         sys.stderr.flush()
         os._exit(130)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 
 
