@@ -1,0 +1,37 @@
+"""What averaging several models would give: each TFLite file's accuracy and their mean's, on one split.
+
+Usage: python benchmarks/ensemble.py DATA MODEL MODEL [MODEL ...] [--split val]
+
+Choices are made on validation (FER2013 PublicTest), so ``val`` is the default split.
+"""
+
+import argparse
+import os
+
+import numpy as np
+
+from edgefer.core.spec import check_labels
+from edgefer.data.datasets import load_dataset
+from edgefer.device.runtime import Classifier
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data")
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--split", default="val")
+    args = parser.parse_args()
+    dataset = load_dataset(args.data, (args.split,))
+    part = dataset.split(args.split)
+    probs = []
+    for path in args.models:
+        classifier = Classifier(path, threads=1)
+        check_labels(dataset.labels, classifier.labels, args.data, "dataset labels")
+        probs.append(np.concatenate([classifier.predict(part.images[i:i + 256]) for i in range(0, len(part), 256)]))
+        print(f"{os.path.basename(path)}: {(probs[-1].argmax(1) == part.labels).mean():.4f}", flush=True)
+    mean = np.mean(probs, axis=0)
+    print(f"mean of {len(probs)}: {(mean.argmax(1) == part.labels).mean():.4f} ({dataset.name} {args.split}, n = {len(part)})")
+
+
+if __name__ == "__main__":
+    main()
