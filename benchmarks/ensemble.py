@@ -27,7 +27,7 @@ def main():
     for path in args.models:
         classifier = Classifier(path, threads=1)
         check_labels(dataset.labels, classifier.labels, args.data, "dataset labels")
-        probs.append(np.concatenate([classifier.predict(part.images[i:i + 256]) for i in range(0, len(part), 256)]))
+        probs.append(classifier.predict(part.images))
         print(f"{os.path.basename(path)}: {(probs[-1].argmax(1) == part.labels).mean():.4f}", flush=True)
     mean = np.mean(probs, axis=0)
     print(f"mean of {len(probs)}: {(mean.argmax(1) == part.labels).mean():.4f} ({dataset.name} {args.split}, n = {len(part)})")

@@ -20,7 +20,7 @@ from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
 from edgefer.training.int8_grid import snap_to_int8_grid
 from edgefer.training.model import average_models, export_model, load_model, predict
-from edgefer.training.runs import resolve_run
+from edgefer.training.runs import resolve_run, run_name
 
 TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
 FLOAT_TOLERANCE = 1e-4
@@ -120,9 +120,9 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
             snap_to_int8_grid(model)
     exports = [export_model(model, run["backbone"], options.flip_average) for model, (_, run) in zip(models, runs)]
     export = exports[0] if len(exports) == 1 else average_models(exports)
-    members = [{"run": os.path.basename(os.path.dirname(os.path.abspath(path))), "backbone": run["backbone"],
-                "image_size": run["image_size"]} for path, run in runs] if options.members else None
-    name = options.name or os.path.basename(os.path.dirname(os.path.abspath(keras_path)))
+    members = [{"run": run_name(path), "backbone": run["backbone"], "image_size": run["image_size"]}
+               for path, run in runs] if options.members else None
+    name = options.name or run_name(keras_path)
     check_output_folder(out_dir)
 
     written = {}

@@ -26,3 +26,8 @@ def resolve_run(path: str) -> tuple:
     if not isinstance(config, dict) or not isinstance(config.get("labels"), list):
         raise EdgeferError(f"{config_path}: not an edgefer run config (no labels list)")
     return keras_path, config
+
+
+def run_name(keras_path: str) -> str:
+    """A run's name: the folder its model file lives in."""
+    return os.path.basename(os.path.dirname(os.path.abspath(keras_path)))

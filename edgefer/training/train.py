@@ -61,11 +61,9 @@ class TrainConfig:
     def from_saved(cls, saved):
         """The config of a saved run, leaving out settings this version no longer has (a run saved
         with one ``teacher`` gets it as its ``teachers``)."""
-        saved = dict(saved)
-        if saved.get("teacher"):
-            saved["teachers"] = [saved["teacher"]]
         fields = {k: v for k, v in saved.items() if k in cls.__dataclass_fields__}
-        return cls(**{**fields, "teachers": tuple(fields.get("teachers", ()))})
+        single = [saved["teacher"]] if saved.get("teacher") else []
+        return cls(**{**fields, "teachers": tuple(fields.get("teachers", single))})
 
 
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
