@@ -2,13 +2,17 @@
 
 A teacher is any edgefer TFLite file (for example the accurate model's float32 twin, whose
 flip average is built in); each runs on the device runtime over the unaugmented training faces
-once, before training. With several teachers their probabilities are averaged (an ensemble
-teacher). The student then learns ``weight * teacher + (1 - weight) * labels`` (the labels
-being the one-hot classes, or FER+'s vote distributions in probability mode).
+once, before training, and the answers are kept in the run folder for ``--resume``. With several
+teachers their probabilities are averaged (an ensemble teacher). The student then learns
+``weight * teacher + (1 - weight) * labels`` (the labels being the one-hot classes, or FER+'s
+vote distributions in probability mode).
 """
+
+import os
 
 import numpy as np
 
+from edgefer.core.files import write_with
 from edgefer.core.progress import progress
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import Split
@@ -23,6 +27,23 @@ def teacher_probabilities(teacher_paths, images: np.ndarray, labels: list, batch
     starts = range(0, len(images), batch)
     return np.concatenate([np.mean([teacher.predict(images[i:i + batch]) for teacher in teachers], axis=0)
                            for i in progress(starts, total=len(starts), desc="teacher predictions")])
+
+
+def cached_teacher_probabilities(teacher_paths, images: np.ndarray, labels: list, cache_path: str) -> np.ndarray:
+    """``teacher_probabilities``, read from ``cache_path`` (.npy) when it holds one row per face,
+    else computed and written there."""
+    if os.path.exists(cache_path):
+        probs = np.load(cache_path)
+        if probs.shape == (len(images), len(labels)):
+            return probs
+    probs = teacher_probabilities(teacher_paths, images, labels)
+
+    def save(path):
+        with open(path, "wb") as f:
+            np.save(f, probs)
+
+    write_with(cache_path, save)
+    return probs
 
 
 def distilled(split: Split, teacher: np.ndarray, weight: float) -> Split:

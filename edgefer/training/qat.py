@@ -147,7 +147,7 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
         raise EdgeferError(f"{run_dir}: already holds a model; choose another --out")
     cfg = TrainConfig.from_saved(config["train"])
     keras.utils.set_random_seed(seed)
-    dataset, train_split, val_split, weights = training_splits(cfg)
+    dataset, train_split, val_split, weights = training_splits(cfg, os.path.dirname(keras_path))  # its teachers' cache
     labels = dataset.labels
     check_labels(labels, config["labels"], cfg.data, "dataset labels")
     steps = int(np.ceil(len(train_split) / batch_size))

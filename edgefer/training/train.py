@@ -26,7 +26,7 @@ from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
-from edgefer.training.distill import distilled, teacher_probabilities
+from edgefer.training.distill import cached_teacher_probabilities, distilled
 from edgefer.training.model import build_classifier, load_model, predict
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
@@ -67,6 +67,7 @@ class TrainConfig:
 
 
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
+TEACHER_CACHE = "teacher-probabilities.npy"  # the teachers' answers on the training faces
 
 
 @keras.saving.register_keras_serializable("edgefer")
@@ -237,14 +238,16 @@ class RunCheckpoint(EpochRecord):
         write_json(self._path("state.json"), {"epochs_done": epoch + 1, "best_val_accuracy": self.best})
 
 
-def training_splits(cfg):
-    """(dataset, train split, val split, per-class loss weights) for a run's config."""
+def training_splits(cfg, run_dir):
+    """(dataset, train split, val split, per-class loss weights) for a run's config; teachers'
+    probabilities are kept in ``run_dir``."""
     dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
     if cfg.teachers:
-        teacher = teacher_probabilities(cfg.teachers, train_split.images, dataset.labels)
+        teacher = cached_teacher_probabilities(cfg.teachers, train_split.images, dataset.labels,
+                                               os.path.join(run_dir, TEACHER_CACHE))
         train_split = distilled(train_split, teacher, cfg.distill)
     weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
     return dataset, train_split, val_split, weights
@@ -286,7 +289,7 @@ def train(cfg, run_dir, resume=False):
     size = cfg.image_size or spec.image_size
     keras.utils.set_random_seed(cfg.seed)
 
-    dataset, train_split, val_split, weights = training_splits(cfg)
+    dataset, train_split, val_split, weights = training_splits(cfg, run_dir)
     labels = dataset.labels
     global_batch = cfg.batch_size * dist.replicas
     lr = cfg.lr * dist.replicas

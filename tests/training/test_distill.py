@@ -6,7 +6,7 @@ from helpers import TINY_FLOAT, TINY_SWAPPED, make_face
 
 from edgefer.core.errors import EdgeferError
 from edgefer.data.datasets import FER2013_LABELS, FERPLUS_LABELS, Split
-from edgefer.training.distill import distilled, teacher_probabilities
+from edgefer.training.distill import cached_teacher_probabilities, distilled, teacher_probabilities
 
 
 def faces_of(classes, seed=0):
@@ -38,3 +38,15 @@ def test_targets_blend_the_teacher_with_the_labels():
 def test_a_teacher_with_other_labels_is_refused():
     with pytest.raises(EdgeferError, match="teacher labels"):
         teacher_probabilities([TINY_FLOAT], faces_of([0]), FERPLUS_LABELS)
+
+
+def test_teacher_answers_are_kept_for_a_resumed_run_and_recomputed_for_other_faces(tmp_path):
+    cache = str(tmp_path / "teacher-probabilities.npy")
+    faces = faces_of([0, 1, 2, 3])
+    first = cached_teacher_probabilities([TINY_SWAPPED], faces, FER2013_LABELS, cache)
+    assert np.array_equal(np.load(cache), first) and first.argmax(1).tolist() == [1, 0, 2, 3]
+    np.save(cache, np.full((4, 7), 1 / 7, np.float32))  # what is kept is what is read back
+    assert np.allclose(cached_teacher_probabilities([TINY_SWAPPED], faces, FER2013_LABELS, cache), 1 / 7)
+    other = cached_teacher_probabilities([TINY_SWAPPED], faces[:2], FER2013_LABELS, cache)
+    assert other.argmax(1).tolist() == [1, 0] and np.load(cache).shape == (2, 7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["teacher-probabilities.npy"]
