@@ -119,8 +119,10 @@ def models(as_json):
 
     echo_listing(bundled_models(), as_json, lambda m: (
         f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
-        f"{m['size_mb']} MB, labels {', '.join(m['labels'])}\n  int8: {m['path']}\n  float32: {m['float_path']}"
-        f"{'' if m['float_available'] else ' (not in this installation)'}"))
+        f"{m['size_mb']} MB, {m['image_size']} px inside, labels {', '.join(m['labels'])}\n"
+        f"  int8: {m['path']}\n  float32: {m['float_path']}{'' if m['float_available'] else ' (not in this installation)'}"
+        + (f"\n  classifier p50: {m['latency']['p50_ms']['1_thread']} ms on 1 thread, {m['latency']['p50_ms']['2_threads']} ms "
+           f"on 2 ({m['latency']['machine']})" if m["latency"] else "")))
 
 
 @main.command()

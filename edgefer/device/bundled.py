@@ -4,15 +4,25 @@ import glob
 import os
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.files import read_json
 from edgefer.core.metadata import read_metadata
 
 PACKAGE_MODELS = os.path.join(os.path.dirname(__file__), "models")
 REPOSITORY_MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models")
 DEFAULT_MODEL = "fer2013-lite0"
+LATENCY_RECORD = os.path.join(PACKAGE_MODELS, "latency.json")  # written by benchmarks/bundled_latency.py
+
+
+def measured_latency() -> dict:
+    """{"machine": ..., "models": {name: {"1_thread": ms, "2_threads": ms}}} as recorded where the
+    docs were built, or {} when the installation has no record."""
+    return read_json(LATENCY_RECORD) if os.path.exists(LATENCY_RECORD) else {}
 
 
 def bundled_models():
-    """[{name, path, float_path, float_available, labels, ...}] for every shipped int8 model."""
+    """[{name, path, float_path, float_available, labels, ..., latency}] for every shipped int8 model;
+    ``latency`` is the recorded classifier p50 and the machine it was measured on (None if not recorded)."""
+    record = measured_latency()
     models = []
     for path in sorted(glob.glob(os.path.join(PACKAGE_MODELS, "*_int8.tflite"))):
         name = os.path.basename(path)[: -len("_int8.tflite")]
@@ -31,6 +41,8 @@ def bundled_models():
             "flip_average": metadata.get("flip_average", False),
             "size_mb": round(os.path.getsize(path) / 1e6, 2),
             "default": name == DEFAULT_MODEL,
+            "latency": {"p50_ms": record["models"][name], "machine": record["machine"]}
+            if name in record.get("models", {}) else None,
         })
     return models
 

@@ -134,5 +134,9 @@ def test_bench_times_every_bundled_model_in_one_run():
 def test_models_json_states_input_size_and_dataset():
     result = edgefer_without_tensorflow("models", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
-    model = json.loads(result.stdout)[0]
+    models = json.loads(result.stdout)
+    model = models[0]
     assert (model["name"], model["dataset"], model["face_size"], model["image_size"]) == ("fer2013-lite0", "fer2013", 48, 112)
+    for model in models:  # benchmarks/bundled_latency.py recorded every bundled model
+        assert model["latency"]["p50_ms"]["1_thread"] > 0 and model["latency"]["p50_ms"]["2_threads"] > 0, model["name"]
+        assert "cores, int8 dot product:" in model["latency"]["machine"]

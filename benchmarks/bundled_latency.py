@@ -1,0 +1,35 @@
+"""Time every bundled model's classifier on 1 and 2 threads in one run and record it for `edgefer models`.
+
+Usage: python benchmarks/bundled_latency.py [--runs 300] [--out edgefer/device/models/latency.json]
+
+One invoke on the sample's face crop, after a warm-up, per model and thread count (the same
+measurement as `edgefer bench`). The record names the machine; `edgefer models --json` shows it
+beside each model as the latency measured where the docs were built.
+"""
+
+import argparse
+import json
+
+from edgefer.core.files import write_json
+from edgefer.device.bench import bench, machine
+from edgefer.device.bundled import LATENCY_RECORD, bundled_models
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--out", default=LATENCY_RECORD)
+    args = parser.parse_args()
+    record = {"machine": machine(), "runs": args.runs, "measure": "classifier p50, one invoke on one face (ms)",
+              "models": {}}
+    for model in bundled_models():
+        record["models"][model["name"]] = {
+            f"{threads}_thread{'s' if threads > 1 else ''}": bench(model["path"], threads=threads, runs=args.runs)
+            ["classifier_ms"]["p50"] for threads in (1, 2)}
+        print(model["name"], json.dumps(record["models"][model["name"]]), flush=True)
+    write_json(args.out, record)
+    print(f"{record['machine']}; written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
