@@ -100,7 +100,8 @@ def write_ferplus(root, rng):
         "fer0000000.png": [0, 8, 2, 0, 0, 0, 0, 0, 0, 0],  # happy
         "fer0000001.png": [1, 0, 0, 0, 0, 0, 0, 6, 3, 0],  # contempt
         "fer0000002.png": [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],  # not a face: dropped
-        "fer0000003.png": [5, 0, 0, 5, 0, 0, 0, 0, 0, 0],  # tie neutral/sad: first wins
+        "fer0000003.png": [5, 0, 0, 5, 0, 0, 0, 0, 0, 0],  # tie neutral/sad: no majority; first wins the plurality
+        "fer0000004.png": [4, 1, 1, 1, 1, 0, 0, 0, 0, 0],  # neutral: a majority once single votes are dropped
     }
     for folder in ("FER2013Train", "FER2013Valid", "FER2013Test"):
         os.makedirs(os.path.join(root, folder))

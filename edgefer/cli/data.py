@@ -8,7 +8,8 @@ from edgefer.cli.app import friendly_errors, main
 from edgefer.data.datasets import FERPLUS_MODES
 
 FERPLUS_MODE = click.option("--ferplus-mode", type=click.Choice(FERPLUS_MODES), default="majority",
-                            show_default=True, help="FER+ labels: the majority vote, the vote distribution, or the "
+                            show_default=True, help="FER+ labels: the majority vote (FER+'s rule: images whose top emotion holds "
+                            "over half the votes), the plurality vote (every image), the vote distribution, or the "
                             "majority in FER2013's seven classes (contempt dropped), to check a FER2013 model.")
 
 

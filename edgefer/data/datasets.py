@@ -191,14 +191,20 @@ def load_fer2013_csv(path, splits=SPLITS):
     return dataset
 
 
-FERPLUS_MODES = ("majority", "probability", "seven")
+FERPLUS_MODES = ("majority", "plurality", "probability", "seven")
 
 
 def load_ferplus(path, splits=SPLITS, mode="majority"):
-    """FER+ folders with ``label.csv`` vote files. ``mode``: ``majority`` (eight emotions, the most
-    voted), ``probability`` (the vote distribution as soft targets) or ``seven`` (the majority in
-    FER2013's seven classes: images whose majority is contempt are dropped too). Images whose
-    most-voted answer is unknown or not-a-face are always dropped."""
+    """FER+ folders with ``label.csv`` vote files. ``mode``:
+
+    - ``majority``: the FER+ authors' rule (their reader, the protocol of their published
+      figures): single votes are dropped as noise, and an image is kept only when its most-voted
+      emotion then holds more than half of the votes;
+    - ``plurality``: every image labelled with its most-voted emotion (ties go to the first label);
+    - ``probability``: the same images with the vote distribution as soft targets;
+    - ``seven``: ``majority`` in FER2013's seven classes (contempt images dropped too).
+
+    Images whose most-voted answer is unknown or not-a-face are always dropped."""
     if mode not in FERPLUS_MODES:
         raise EdgeferError(f"unknown FER+ label mode {mode!r}; choose {', '.join(FERPLUS_MODES)}")
     order = [FERPLUS_LABELS.index(v) for v in FERPLUS_VOTES[:8]]
@@ -209,13 +215,15 @@ def load_ferplus(path, splits=SPLITS, mode="majority"):
         label_file = os.path.join(path, folder, "label.csv")
         if not os.path.exists(label_file):
             raise EdgeferError(f"{label_file}: FER+ label file not found")
-        files, soft = _read_votes(label_file, os.path.join(path, folder), order)
+        files, soft, clear = _read_votes(label_file, os.path.join(path, folder), order)
         if not files:
             raise EdgeferError(f"{label_file}: split {split!r} has no images")
         soft = np.stack(soft)
         part = _split_from_files([(0, p) for p in files], f"reading {split}")
         part.labels = soft.argmax(axis=1)
         part.soft = soft if mode == "probability" else None
+        if mode in ("majority", "seven"):
+            part = part.subset(np.flatnonzero(clear))
         if mode == "seven":
             part = _without_contempt(part)
         dataset.splits[split] = part
@@ -231,8 +239,9 @@ def _without_contempt(part):
 
 
 def _read_votes(label_file, folder, order):
-    """(image paths, vote distributions over FERPLUS_LABELS) from one FER+ ``label.csv``."""
-    files, soft = [], []
+    """(image paths, vote distributions over FERPLUS_LABELS, whether each has a clear majority by
+    the FER+ authors' rule) from one FER+ ``label.csv``."""
+    files, soft, clear = [], [], []
     try:
         with open(label_file, newline="", encoding="utf-8-sig") as f:
             for line, row in enumerate(csv.reader(f), start=1):
@@ -251,11 +260,13 @@ def _read_votes(label_file, folder, order):
                 dist[order] = votes[:8] / votes[:8].sum()
                 files.append(os.path.join(folder, os.path.basename(row[0])))
                 soft.append(dist)
+                counted = np.where(votes > 1, votes, 0)  # a single vote is noise
+                clear.append(bool(counted.max() > counted.sum() / 2))
     except UnicodeDecodeError:
         raise EdgeferError(f"{label_file}: not a text CSV file") from None
     except csv.Error as exc:
         raise EdgeferError(f"{label_file}: not a readable CSV file ({exc})") from None
-    return files, soft
+    return files, soft, clear
 
 
 def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):

@@ -66,15 +66,18 @@ def test_folder_holding_the_csv_is_found(tmp_path):
     assert load_dataset(str(tmp_path)).name == "fer2013"
 
 
-def test_ferplus_majority_and_probability(tmp_path):
+def test_ferplus_majority_plurality_and_probability(tmp_path):
     root = write_ferplus(str(tmp_path / "ferplus"), np.random.default_rng(0))
     majority = load_dataset(root)
     assert majority.labels == FERPLUS_LABELS and len(FERPLUS_LABELS) == 8
     train = majority.splits["train"]
     assert [FERPLUS_LABELS[i] for i in train.labels] == ["happy", "contempt", "neutral"]
-    assert train.soft is None
+    assert train.ids == ["fer0000000", "fer0000001", "fer0000004"] and train.soft is None
+    plurality = load_dataset(root, ferplus_mode="plurality").splits["train"]
+    assert [FERPLUS_LABELS[i] for i in plurality.labels] == ["happy", "contempt", "neutral", "neutral"]
+    assert plurality.ids == ["fer0000000", "fer0000001", "fer0000003", "fer0000004"] and plurality.soft is None
     probability = load_dataset(root, ferplus_mode="probability").splits["train"]
-    assert probability.soft.shape == (3, 8)
+    assert probability.ids == plurality.ids and probability.soft.shape == (4, 8)
     assert np.allclose(probability.soft.sum(axis=1), 1.0)
     assert probability.soft[0, FERPLUS_LABELS.index("happy")] == pytest.approx(0.8)
     assert probability.soft[1, FERPLUS_LABELS.index("contempt")] == pytest.approx(6 / 7)
@@ -86,7 +89,7 @@ def test_ferplus_seven_drops_contempt_and_uses_fer2013_labels(tmp_path):
     assert seven.labels == FER2013_LABELS
     train = seven.splits["train"]
     assert [FER2013_LABELS[i] for i in train.labels] == ["happy", "neutral"]
-    assert train.ids == ["fer0000000", "fer0000003"] and train.soft is None
+    assert train.ids == ["fer0000000", "fer0000004"] and train.soft is None
     majority = load_dataset(root).splits["train"]
     assert np.array_equal(train.images, majority.images[[0, 2]])
 
