@@ -14,7 +14,7 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_bytes, write_json
 from edgefer.core.metadata import with_metadata
 from edgefer.core.spec import check_labels
-from edgefer.data.calibration import calibration_images, read_manifest
+from edgefer.data.calibration import CALIBRATION_FERPLUS_MODE, calibration_images, read_manifest
 from edgefer.data.datasets import load_dataset
 from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
@@ -111,7 +111,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         if member["normalisation"] != config["normalisation"]:
             raise EdgeferError(f"{path}: normalises its input otherwise than {model_path}; it cannot share the file")
     manifest_header, ids = read_manifest(manifest_path)
-    dataset = load_dataset(data, ("train", "val"))
+    dataset = load_dataset(data, ("train", "val"), CALIBRATION_FERPLUS_MODE)
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     calibration = calibration_images(dataset, ids, manifest_path)
     models = [load_model(path) for path, _ in runs]

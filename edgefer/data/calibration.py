@@ -71,12 +71,15 @@ def calibration_images(dataset, ids, manifest_path):
     return train.images[[position[i] for i in ids]]
 
 
+CALIBRATION_FERPLUS_MODE = "plurality"  # FER+: every training image with an emotion may calibrate
+
+
 def calibrate(data, out, size=512, strategy="stratified", seed=0):
     """Build and write a manifest for the dataset at ``data``; returns its header."""
     if size < 1:
         raise EdgeferError("--size must be at least 1")
     check_output_file(out)
-    dataset = load_dataset(data, SPLITS)
+    dataset = load_dataset(data, SPLITS, CALIBRATION_FERPLUS_MODE)
     ids = choose_calibration(dataset, size, strategy, seed)
     header = {"dataset": dataset.name, "split": "train", "strategy": strategy, "size": len(ids), "seed": seed}
     write_manifest(out, ids, header)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -107,3 +108,5 @@ def test_a_student_trains_on_a_teachers_probabilities(mini_fer2013, tmp_path):
     saved = json.load(open(os.path.join(run_dir, "config.json")))["train"]
     assert (saved["teachers"], saved["distill"], saved["degrade"]) == ([TINY_FLOAT, TINY_SWAPPED], 0.5, 0.5)
     assert [int(r["epoch"]) for r in read_history(run_dir)] == [1]
+    kept = np.load(os.path.join(run_dir, "teacher-probabilities.npy"))
+    assert kept.shape == (200, 7) and np.isfinite(kept).all() and kept.max() > 0  # one row per training face
