@@ -15,6 +15,10 @@ from edgefer.device.bench import bench, machine
 from edgefer.device.bundled import LATENCY_RECORD, bundled_models
 
 
+def classifier_p50(path, threads, runs):
+    return bench(path, threads=threads, runs=runs)["classifier_ms"]["p50"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
@@ -23,9 +27,8 @@ def main():
     record = {"machine": machine(), "runs": args.runs, "measure": "classifier p50, one invoke on one face (ms)",
               "models": {}}
     for model in bundled_models():
-        record["models"][model["name"]] = {
-            f"{threads}_thread{'s' if threads > 1 else ''}": bench(model["path"], threads=threads, runs=args.runs)
-            ["classifier_ms"]["p50"] for threads in (1, 2)}
+        record["models"][model["name"]] = {"1_thread": classifier_p50(model["path"], 1, args.runs),
+                                           "2_threads": classifier_p50(model["path"], 2, args.runs)}
         print(model["name"], json.dumps(record["models"][model["name"]]), flush=True)
     write_json(args.out, record)
     print(f"{record['machine']}; written to {args.out}")
