@@ -97,9 +97,10 @@ def build_backbone(name, weights, image_size):
     return keras.Model(model.input, model.output, name="backbone")  # plain Keras layers only
 
 
-def build_classifier(backbone_name, labels, weights="imagenet", image_size=None):
+def build_classifier(backbone_name, labels, weights="imagenet", image_size=None, head_kernel=3):
     """The paper's model: backbone + Conv2D(128, 3x3, same, ReLU) + GAP + Dense(128, ReLU)
-    + Dropout(0.3) + Dense(len(labels), softmax). Input: (48, 48, 1) faces in [0, 255]."""
+    + Dropout(0.3) + Dense(len(labels), softmax). Input: (48, 48, 1) faces in [0, 255].
+    ``head_kernel`` 1 makes the head's convolution 1x1: a ninth of its multiply-adds."""
     spec = get_backbone(backbone_name)
     size = image_size or spec.image_size
     face = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
@@ -108,7 +109,7 @@ def build_classifier(backbone_name, labels, weights="imagenet", image_size=None)
     if spec.scale != 1.0 or spec.mean != 0.0:
         x = keras.layers.Rescaling(1.0 / spec.scale, offset=-spec.mean / spec.scale, name="normalise")(x)
     x = build_backbone(backbone_name, weights, size)(x)
-    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu", name="head_conv")(x)
+    x = keras.layers.Conv2D(128, head_kernel, padding="same", activation="relu", name="head_conv")(x)
     x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
     x = keras.layers.Dense(128, activation="relu", name="head_dense")(x)
     x = keras.layers.Dropout(0.3, name="head_dropout")(x)

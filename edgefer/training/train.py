@@ -56,6 +56,7 @@ class TrainConfig:
     teachers: tuple = ()  # TFLite models whose mean probabilities the student learns (distillation)
     distill: float = 0.7  # the teachers' weight in the targets
     degrade: float = 0.0  # probability of each of blur and JPEG compression
+    head_kernel: int = 3  # side of the head's convolution kernel (3: the paper's)
 
     @classmethod
     def from_saved(cls, saved):
@@ -317,7 +318,7 @@ def train(cfg, run_dir, resume=False):
         if resume and not dist.multi_worker:
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
         else:
-            model = build_classifier(cfg.backbone, labels, cfg.weights, size)
+            model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel)
             schedule = OneCycle(lr, steps * cfg.epochs)
             optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay) if cfg.weight_decay \
                 else keras.optimizers.Adam(schedule)

@@ -45,6 +45,13 @@ def test_head_matches_the_paper_layer_by_layer():
     assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
 
 
+def test_head_kernel_one_is_a_pointwise_head_convolution():
+    model = build_classifier("efficientnet-lite0", list("abcdefg"), weights="none", image_size=48, head_kernel=1)
+    conv = model.get_layer("head_conv")
+    assert conv.kernel_size == (1, 1) and conv.filters == 128 and conv.kernel.shape == (1, 1, 1280, 128)
+    assert model.output_shape == (None, 7)
+
+
 def test_b2_without_network_fails_with_one_clear_line(tmp_path):
     from helpers import assert_one_line_error, edgefer, write_kaggle_folders
 
