@@ -119,7 +119,9 @@ def models(as_json):
 
     echo_listing(bundled_models(), as_json, lambda m: (
         f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
-        f"{m['size_mb']} MB, {m['image_size']} px inside, labels {', '.join(m['labels'])}\n"
+        f"{m['size_mb']} MB, {m['image_size']} px inside"
+        f"{', mean of ' + ' + '.join(m['members']) if m['members'] else ''}"
+        f"{', flip-averaged' if m['flip_average'] else ''}, labels {', '.join(m['labels'])}\n"
         f"  int8: {m['path']}\n  float32: {m['float_path']}{'' if m['float_available'] else ' (not in this installation)'}"
         + (f"\n  classifier p50: {m['latency']['p50_ms']['1_thread']} ms on 1 thread, {m['latency']['p50_ms']['2_threads']} ms "
            f"on 2 ({m['latency']['machine']})" if m["latency"] else "")))
@@ -138,7 +140,7 @@ def devices(as_json):
 
     echo_listing(list_profiles(), as_json, lambda p: (
         f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} detector={p['detector']} "
-        f"camera={p['camera']} model={p['model_variant']}  {p['description']}"))
+        f"camera={p['camera']} model={p['model']} ({p['model_variant']})  {p['description']}"))
 
 
 @main.command()
