@@ -45,7 +45,9 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @click.argument("data_path", metavar="DATA", type=click.Path())
 @click.option("--out", "run_dir", required=True, type=click.Path(), help="Run folder to write.")
 @click.option("--backbone", default="efficientnet-lite0", show_default=True, type=click.Choice(list(BACKBONES)))
-@click.option("--weights", default="imagenet", show_default=True, help="imagenet, none, or a weights file (.pth / .weights.h5).")
+@click.option("--weights", default="imagenet", show_default=True,
+              help="imagenet, none, a weights file (.pth / .weights.h5), or a trained run (folder or model.keras) "
+                   "whose backbone to start from.")
 @click.option("--image-size", default=0, type=click.IntRange(min=0, max=1024),
               help="Side the face is resized to inside the model [backbone default: 96].")
 @click.option("--head-kernel", default=3, show_default=True, type=click.IntRange(min=1, max=7),

@@ -11,6 +11,7 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import FACE_SIZE
 from edgefer.training.backbones import get_backbone
 from edgefer.training.pth import load_state_dict
+from edgefer.training.runs import resolve_run
 
 
 def _kimm_constructor(name):
@@ -68,6 +69,15 @@ def imagenet_classifier(name, image_size=224):
     return model
 
 
+def trained_backbone_weights(run_path, name):
+    """The backbone weights of a trained run (its folder or model.keras), to start another run
+    from them: the same backbone at another input size, or under another head."""
+    keras_path, config = resolve_run(run_path)
+    if config.get("backbone") != name:
+        raise EdgeferError(f"{run_path}: its backbone is {config.get('backbone')}, not {name}")
+    return load_model(keras_path).get_layer("backbone").get_weights()
+
+
 def build_backbone(name, weights, image_size):
     """Return the feature extractor ``name`` for ``image_size`` inputs (already normalised)."""
     backbone = get_backbone(name)
@@ -92,6 +102,8 @@ def build_backbone(name, weights, image_size):
             raise EdgeferError(f"{weights}: weights file not found")
         if weights.endswith(".pth"):
             port_pth_weights(model, weights)
+        elif os.path.isdir(weights) or weights.endswith(".keras"):
+            model.set_weights(trained_backbone_weights(weights, name))
         else:
             model.load_weights(weights)
     return keras.Model(model.input, model.output, name="backbone")  # plain Keras layers only

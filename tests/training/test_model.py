@@ -8,8 +8,9 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 import skimage.data  # noqa: E402
 
+from edgefer.core.errors import EdgeferError  # noqa: E402
 from edgefer.training.backbones import get_backbone  # noqa: E402
-from edgefer.training.model import _pth_path, build_classifier, imagenet_classifier  # noqa: E402
+from edgefer.training.model import _pth_path, build_classifier, imagenet_classifier, load_model  # noqa: E402
 from edgefer.training.pth import load_state_dict  # noqa: E402
 
 
@@ -50,6 +51,17 @@ def test_head_kernel_one_is_a_pointwise_head_convolution():
     conv = model.get_layer("head_conv")
     assert conv.kernel_size == (1, 1) and conv.filters == 128 and conv.kernel.shape == (1, 1, 1280, 128)
     assert model.output_shape == (None, 7)
+
+
+def test_a_trained_runs_backbone_starts_a_run_at_another_size_and_head(tiny_run):
+    trained = load_model(os.path.join(tiny_run, "model.keras")).get_layer("backbone").get_weights()
+    model = build_classifier("efficientnet-lite0", list("abcdefg"), weights=tiny_run, image_size=48, head_kernel=1)
+    started = model.get_layer("backbone").get_weights()
+    assert len(started) == len(trained) and all(np.array_equal(a, b) for a, b in zip(started, trained))
+    imagenet = build_classifier("efficientnet-lite0", list("abcdefg"), image_size=48).get_layer("backbone")
+    assert not np.array_equal(imagenet.get_weights()[0], started[0])
+    with pytest.raises(EdgeferError, match="its backbone is efficientnet-lite0, not efficientnet-lite2"):
+        build_classifier("efficientnet-lite2", list("abcdefg"), weights=tiny_run, image_size=48)
 
 
 def test_b2_without_network_fails_with_one_clear_line(tmp_path):
