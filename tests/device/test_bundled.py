@@ -26,7 +26,7 @@ def test_every_bundled_model_loads_on_the_device_runtime():
 def test_model_names_and_paths_resolve(tmp_path):
     assert resolve_model(None) == default_model_path() == resolve_model("fer2013-lite0")
     assert resolve_model("some/file.tflite") == "some/file.tflite"
-    with pytest.raises(EdgeferError, match="no bundled model 'nope' \\(bundled: fer2013-lite0"):
+    with pytest.raises(EdgeferError, match="no bundled model 'nope' \\(bundled: fer2013-fast, fer2013-lite0, ferplus-lite0\\)"):
         resolve_model("nope")
 
 

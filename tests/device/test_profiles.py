@@ -1,7 +1,7 @@
 import pytest
 
 from edgefer.core.errors import EdgeferError
-from edgefer.device.bundled import default_model_path
+from edgefer.device.bundled import bundled_path, default_model_path
 from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS, MIN_FACE
 from edgefer.device.profiles import device_settings, get_profile, list_profiles
 
@@ -28,10 +28,16 @@ def test_cpu_profiles_merge_under_the_command_line(name):
     merged = device_settings(name)
     assert (merged.threads, merged.camera, merged.detector) == (profile["threads"], profile["camera"], profile["detector"])
     assert merged.min_face == MIN_FACE[profile["detector"]]
-    assert merged.model_path == default_model_path()
+    assert merged.model_path == bundled_path(profile["model"])
     overridden = device_settings(name, model="/x/m.tflite", threads=1, min_face=90, detector="haar")
     assert (overridden.model_path, overridden.threads, overridden.min_face, overridden.detector) == \
         ("/x/m.tflite", 1, 90, "haar")
+
+
+def test_boards_without_int8_dot_product_default_to_the_fast_model():
+    assert get_profile("raspberry-pi-4")["model"] == get_profile("x86-avx2")["model"] == "fer2013-fast"
+    assert get_profile("raspberry-pi-5")["model"] == get_profile("generic-x86")["model"] == "fer2013-lite0"
+    assert device_settings("raspberry-pi-4", model="fer2013-lite0").model_path == default_model_path()
 
 
 def test_without_a_profile_the_defaults_apply():

@@ -131,12 +131,25 @@ def test_bench_times_every_bundled_model_in_one_run():
     assert all(r["classifier_ms"]["p50"] > 0 and r["detector_ms"]["p50"] > 0 for r in reports)
 
 
+def test_the_raspberry_pi_4_profile_labels_the_sample_with_the_fast_model():
+    result = edgefer_without_tensorflow("run", "--device", "raspberry-pi-4", "--source", "sample", "--json",
+                                        "--no-display", "--max-frames", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stderr.split("summary: ")[1].splitlines()[0])
+    assert summary["model"] == "fer2013-fast_int8.tflite"
+    faces = [json.loads(line)["faces"] for line in result.stdout.splitlines()]
+    assert [[face["emotion"] for face in f] for f in faces] == [["happy"], ["happy"]]
+
+
 def test_models_json_states_input_size_and_dataset():
     result = edgefer_without_tensorflow("models", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
-    models = json.loads(result.stdout)
-    model = models[0]
-    assert (model["name"], model["dataset"], model["face_size"], model["image_size"]) == ("fer2013-lite0", "fer2013", 48, 112)
-    for model in models:  # benchmarks/bundled_latency.py recorded every bundled model
+    models = {model["name"]: model for model in json.loads(result.stdout)}
+    accurate, fast = models["fer2013-lite0"], models["fer2013-fast"]
+    assert (accurate["dataset"], accurate["face_size"], accurate["image_size"]) == ("fer2013", 48, 112)
+    assert accurate["members"] == ["fer2013-lite0-v2", "fer2013-lite0-v3"] and not accurate["flip_average"]
+    assert (fast["dataset"], fast["face_size"], fast["image_size"], fast["members"]) == ("fer2013", 48, 48, [])
+    assert fast["size_mb"] < accurate["size_mb"] / 2
+    for model in models.values():  # benchmarks/bundled_latency.py recorded every bundled model
         assert model["latency"]["p50_ms"]["1_thread"] > 0 and model["latency"]["p50_ms"]["2_threads"] > 0, model["name"]
         assert "cores, int8 dot product:" in model["latency"]["machine"]
