@@ -41,17 +41,17 @@ def test_empty_manifest_is_refused(mini_fer2013, tiny_run, tmp_path):
     assert_one_line_error(result, "lists no images")
 
 
-def test_int8_agrees_with_its_float_twin_on_real_test_images(mini_fer2013):
-    """The shipped int8 file against its float32 twin on 300 real PrivateTest images."""
+def test_every_bundled_int8_file_agrees_with_its_float_twin_on_real_test_images(mini_fer2013):
+    """Each shipped int8 file against its float32 twin on 300 real PrivateTest images."""
     from edgefer.device.bundled import bundled_models
 
-    shipped = next(m for m in bundled_models() if m["default"])
     test = load_dataset(mini_fer2013, ("test",)).splits["test"]
-    float_model, int8_model = Classifier(shipped["float_path"]), Classifier(shipped["path"])
-    assert int8_model.input["dtype"] == np.int8 and int8_model.output["dtype"] == np.int8
-    float_probs, int8_probs = float_model.predict(test.images), int8_model.predict(test.images)
-    assert (float_probs.argmax(1) == int8_probs.argmax(1)).mean() >= 0.97
-    assert np.abs(float_probs - int8_probs).mean() < 0.01
+    for shipped in bundled_models():
+        float_model, int8_model = Classifier(shipped["float_path"]), Classifier(shipped["path"])
+        assert int8_model.input["dtype"] == np.int8 and int8_model.output["dtype"] == np.int8
+        float_probs, int8_probs = float_model.predict(test.images), int8_model.predict(test.images)
+        assert (float_probs.argmax(1) == int8_probs.argmax(1)).mean() >= 0.97, shipped["name"]
+        assert np.abs(float_probs - int8_probs).mean() < 0.01, shipped["name"]
 
 
 def test_tiny_int8_file_is_full_integer_and_close_to_float(tiny_tflite, mini_fer2013):
