@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import re
 import zipfile
 
 import keras
@@ -127,6 +128,23 @@ def build_classifier(backbone_name, labels, weights="imagenet", image_size=None,
     x = keras.layers.Dropout(0.3, name="head_dropout")(x)
     out = keras.layers.Dense(len(labels), activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(face, out, name=f"edgefer_{backbone_name.replace('-', '_')}")
+
+
+STAGE_OF_LAYER = re.compile(r"conv_stem|stem_|blocks_(\d+)_|block(\d+)[a-z]_")  # kimm's and keras' names
+
+
+def freeze_early_stages(model, stages):
+    """Stop training the backbone's stem and its first ``stages`` block stages, BatchNorm statistics
+    included. Gradients then stop where the trainable layers start, so the costly backward pass
+    through the large early feature maps is skipped."""
+    for layer in model.get_layer("backbone").layers:
+        match = STAGE_OF_LAYER.match(layer.name)
+        if not match:
+            continue
+        kimm_index, keras_number = match.groups()  # blocks_0_* and block1a_* are both stage 1
+        stage = int(kimm_index) + 1 if kimm_index else int(keras_number) if keras_number else 0
+        if stage <= stages:
+            layer.trainable = False
 
 
 def horizontal_flip(face, size):

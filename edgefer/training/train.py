@@ -27,7 +27,7 @@ from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
 from edgefer.training.distill import cached_teacher_probabilities, distilled
-from edgefer.training.model import build_classifier, load_model, predict
+from edgefer.training.model import build_classifier, freeze_early_stages, load_model, predict
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
 
@@ -57,6 +57,7 @@ class TrainConfig:
     distill: float = 0.7  # the teachers' weight in the targets
     degrade: float = 0.0  # probability of each of blur and JPEG compression
     head_kernel: int = 3  # side of the head's convolution kernel (3: the paper's)
+    freeze: int = 0  # backbone stages kept as they start, after the stem (0: train everything)
 
     @classmethod
     def from_saved(cls, saved):
@@ -319,6 +320,8 @@ def train(cfg, run_dir, resume=False):
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
         else:
             model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel)
+            if cfg.freeze:
+                freeze_early_stages(model, cfg.freeze)
             schedule = OneCycle(lr, steps * cfg.epochs)
             optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay) if cfg.weight_decay \
                 else keras.optimizers.Adam(schedule)

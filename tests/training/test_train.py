@@ -50,10 +50,10 @@ def test_evaluate_reproduces_the_validation_metrics(tiny_run, mini_fer2013, tmp_
     assert (tmp_path / "confusion.png").exists()
 
 
-def test_interrupted_run_resumes_where_it_stopped(mini_fer2013, tmp_path):
+def test_interrupted_run_resumes_where_it_stopped_with_its_frozen_stages(mini_fer2013, tmp_path):
     run_dir = str(tmp_path / "run")
     command = [sys.executable, "-m", "edgefer", "train", mini_fer2013, "--out", run_dir, "--epochs", "3",
-               "--limit", "200", "--image-size", "48", "--batch-size", "50"]
+               "--limit", "200", "--image-size", "48", "--batch-size", "50", "--freeze", "2"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                env=CLEAN_ENV)
     state_path = os.path.join(run_dir, "state.json")
@@ -73,6 +73,17 @@ def test_interrupted_run_resumes_where_it_stopped(mini_fer2013, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert [int(r["epoch"]) for r in read_history(run_dir)] == [1, 2, 3]
     assert json.load(open(state_path))["epochs_done"] == 3
+
+    from edgefer.training.model import build_backbone, load_model
+
+    trained = load_model(os.path.join(run_dir, "model.keras")).get_layer("backbone")
+    start = build_backbone("efficientnet-lite0", "imagenet", 48)
+
+    def same(name):
+        return all(np.array_equal(a, b) for a, b in zip(trained.get_layer(name).get_weights(),
+                                                        start.get_layer(name).get_weights()))
+    assert same("conv_stem_conv2d") and same("blocks_1_1_conv_pwl_bn")  # stem and stages 1-2, statistics too
+    assert not same("blocks_2_0_conv_pw_conv2d") and not same("blocks_6_0_conv_pw_bn")
 
 
 def test_starting_over_an_existing_run_is_refused(tiny_run, mini_fer2013):
