@@ -76,7 +76,7 @@ def test_interrupted_run_resumes_where_it_stopped_with_its_frozen_stages(mini_fe
 
     from edgefer.training.model import build_backbone, load_model
 
-    trained = load_model(os.path.join(run_dir, "model.keras")).get_layer("backbone")
+    trained = load_model(os.path.join(run_dir, "checkpoint.keras")).get_layer("backbone")  # the resumed epochs' end
     start = build_backbone("efficientnet-lite0", "imagenet", 48)
 
     def same(name):
