@@ -135,14 +135,21 @@ STAGE_OF_LAYER = re.compile(r"conv_stem|stem_|blocks_(\d+)_|block(\d+)[a-z]_")  
 
 def freeze_early_stages(model, stages):
     """Stop training the backbone's stem and its first ``stages`` block stages, BatchNorm statistics
-    included. Gradients then stop where the trainable layers start, so the costly backward pass
-    through the large early feature maps is skipped."""
+    included; ``stages`` 0 freezes nothing. Gradients then stop where the trainable layers start, so
+    the costly backward pass through the large early feature maps is skipped."""
+    if stages == 0:
+        return
     for layer in model.get_layer("backbone").layers:
         match = STAGE_OF_LAYER.match(layer.name)
         if not match:
             continue
         kimm_index, keras_number = match.groups()  # blocks_0_* and block1a_* are both stage 1
-        stage = int(kimm_index) + 1 if kimm_index else int(keras_number) if keras_number else 0
+        if kimm_index is not None:
+            stage = int(kimm_index) + 1
+        elif keras_number is not None:
+            stage = int(keras_number)
+        else:
+            stage = 0  # the stem
         if stage <= stages:
             layer.trainable = False
 

@@ -320,8 +320,7 @@ def train(cfg, run_dir, resume=False):
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
         else:
             model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel)
-            if cfg.freeze:
-                freeze_early_stages(model, cfg.freeze)
+            freeze_early_stages(model, cfg.freeze)
             schedule = OneCycle(lr, steps * cfg.epochs)
             optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay) if cfg.weight_decay \
                 else keras.optimizers.Adam(schedule)
