@@ -14,13 +14,13 @@ PHOTOS is the extracted photos.tar.gz (faces-in-photos/, yale-4class/), by defau
 
 import argparse
 import csv
-import glob
 import json
 import os
 from functools import partial
 
 import cv2
 import numpy as np
+from real_photos import photo_scores, right_or_wrong, yale_photos
 
 from edgefer.device.bench import machine, timed
 from edgefer.device.bundled import default_model_path
@@ -69,20 +69,13 @@ def frame_of_size(width, height):
 
 def yale_accuracy(pipeline, folder):
     """(accuracy, accuracy over the set's own four emotions, faces found, photos)."""
-    labels = pipeline.classifier.labels
-    right = right_of_four = found = 0
-    paths = sorted(glob.glob(os.path.join(folder, "*", "*.png")))
-    present = sorted({os.path.basename(os.path.dirname(p)) for p in paths})
-    for path in paths:
-        truth = os.path.basename(os.path.dirname(path))
-        faces = pipeline.process(cv2.imread(path), still=True)
-        if not faces:
-            continue
-        found += 1
-        scores = faces[0]["scores"]
-        right += faces[0]["emotion"] == truth
-        right_of_four += max(present, key=lambda label: scores[label]) == truth
-    return right / len(paths), right_of_four / len(paths), found, len(paths), [lab for lab in present if lab in labels]
+    photos = yale_photos(folder)
+    present = sorted({truth for _, truth in photos})
+    scores = photo_scores(pipeline, photos)
+    found = [(s, truth) for s, (_, truth) in zip(scores, photos) if s is not None]
+    right = sum(right_or_wrong(scores, photos))
+    right_of_four = sum(max(present, key=s.get) == truth for s, truth in found)
+    return right / len(photos), right_of_four / len(photos), len(found), len(photos)
 
 
 def main():
@@ -106,7 +99,7 @@ def main():
             row[f"faces_in_{width}x{height}"] = len(finder.detect(frame))
             row[f"detector_ms_{width}x{height}"] = timed(partial(finder.detect, frame), args.runs, 5)["p50"]
             row[f"pipeline_ms_{width}x{height}"] = timed(partial(pipeline.process, frame), args.runs, 5)["p50"]
-        accuracy, of_four, faces, photos, _ = yale_accuracy(pipeline, os.path.join(args.photos, "yale-4class"))
+        accuracy, of_four, faces, photos = yale_accuracy(pipeline, os.path.join(args.photos, "yale-4class"))
         row.update({"yale_accuracy": round(accuracy, 3), "yale_accuracy_of_4": round(of_four, 3),
                     "yale_faces_found": f"{faces}/{photos}"})
         rows.append(row)
