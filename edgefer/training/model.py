@@ -71,16 +71,21 @@ def imagenet_classifier(name, image_size=224):
 
 
 def trained_backbone_weights(run_path, name):
-    """The backbone weights of a trained run (its folder or model.keras), to start another run
-    from them: the same backbone at another input size, or under another head."""
+    """The backbone weights of a trained run (its folder or model.keras) by layer name, to start
+    another run from them: the same backbone at another input size, under another head, or cut
+    after fewer stages."""
     keras_path, config = resolve_run(run_path)
     if config.get("backbone") != name:
         raise EdgeferError(f"{run_path}: its backbone is {config.get('backbone')}, not {name}")
-    return load_model(keras_path).get_layer("backbone").get_weights()
+    return {layer.name: layer.get_weights() for layer in load_model(keras_path).get_layer("backbone").layers if layer.weights}
 
 
-def build_backbone(name, weights, image_size):
-    """Return the feature extractor ``name`` for ``image_size`` inputs (already normalised)."""
+BLOCK_STAGES = 7  # block stages of every EfficientNet(-Lite) backbone
+
+
+def build_backbone(name, weights, image_size, stages=BLOCK_STAGES):
+    """Return the feature extractor ``name`` for ``image_size`` inputs (already normalised);
+    ``stages`` below 7 cuts it after that many block stages (an EfficientNet-Lite only)."""
     backbone = get_backbone(name)
     shape = (image_size, image_size, 3)
     if backbone.source == "keras":
@@ -104,16 +109,36 @@ def build_backbone(name, weights, image_size):
         if weights.endswith(".pth"):
             port_pth_weights(model, weights)
         elif os.path.isdir(weights) or weights.endswith(".keras"):
-            model.set_weights(trained_backbone_weights(weights, name))
+            for layer_name, layer_weights in trained_backbone_weights(weights, name).items():
+                model.get_layer(layer_name).set_weights(layer_weights)
         else:
             model.load_weights(weights)
-    return keras.Model(model.input, model.output, name="backbone")  # plain Keras layers only
+    return keras.Model(model.input, _stage_output(model, stages, name), name="backbone")  # plain Keras layers only
 
 
-def build_classifier(backbone_name, labels, weights="imagenet", image_size=None, head_kernel=3):
+def _stage_output(model, stages, name):
+    """The backbone's output after ``stages`` block stages: the input of the next stage's first layer."""
+    if stages == BLOCK_STAGES:
+        return model.output
+    if get_backbone(name).source != "kimm" or not 1 <= stages < BLOCK_STAGES:
+        raise EdgeferError(f"{name} can be cut after 1 to {BLOCK_STAGES - 1} stages of an EfficientNet-Lite only, "
+                           f"not {stages}")
+    return next(layer for layer in model.layers if layer.name.startswith(f"blocks_{stages}_")).input
+
+
+def kept_stages(backbone):
+    """How many block stages a built EfficientNet-Lite backbone keeps."""
+    if any(layer.name.startswith("conv_head") for layer in backbone.layers):
+        return BLOCK_STAGES
+    return 1 + max(int(match.group(1)) for match in (re.match(r"blocks_(\d+)_", layer.name) for layer in backbone.layers)
+                   if match)
+
+
+def build_classifier(backbone_name, labels, weights="imagenet", image_size=None, head_kernel=3, stages=BLOCK_STAGES):
     """The paper's model: backbone + Conv2D(128, 3x3, same, ReLU) + GAP + Dense(128, ReLU)
     + Dropout(0.3) + Dense(len(labels), softmax). Input: (48, 48, 1) faces in [0, 255].
-    ``head_kernel`` 1 makes the head's convolution 1x1: a ninth of its multiply-adds."""
+    ``head_kernel`` 1 makes the head's convolution 1x1: a ninth of its multiply-adds; ``stages``
+    below 7 cuts the backbone after that many block stages (its widest, costliest ones go)."""
     spec = get_backbone(backbone_name)
     size = image_size or spec.image_size
     face = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
@@ -121,7 +146,7 @@ def build_classifier(backbone_name, labels, weights="imagenet", image_size=None,
     x = keras.layers.Concatenate(name="to_rgb")([x, x, x])
     if spec.scale != 1.0 or spec.mean != 0.0:
         x = keras.layers.Rescaling(1.0 / spec.scale, offset=-spec.mean / spec.scale, name="normalise")(x)
-    x = build_backbone(backbone_name, weights, size)(x)
+    x = build_backbone(backbone_name, weights, size, stages)(x)
     x = keras.layers.Conv2D(128, head_kernel, padding="same", activation="relu", name="head_conv")(x)
     x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
     x = keras.layers.Dense(128, activation="relu", name="head_dense")(x)
@@ -180,10 +205,12 @@ def export_model(model, backbone_name, flip_average=False):
         gray = _kimm_constructor(backbone_name)(
             input_shape=(size, size, 1), include_top=False, include_preprocessing=False, weights=None
         )
-        for target, source in zip(gray.weights, trained.weights):
+        backbone = keras.Model(gray.input, _stage_output(gray, kept_stages(trained), backbone_name), name="backbone")
+        if len(backbone.weights) != len(trained.weights):
+            raise EdgeferError(f"the trained backbone has {len(trained.weights)} weights, its rebuild {len(backbone.weights)}")
+        for target, source in zip(backbone.weights, trained.weights):
             value = source.numpy()
             target.assign(value.sum(axis=2, keepdims=True) if target.shape != value.shape else value)
-        backbone = keras.Model(gray.input, gray.output, name="backbone")
     else:
         backbone = None
     names = [layer.name for layer in model.layers]

@@ -58,6 +58,7 @@ class TrainConfig:
     degrade: float = 0.0  # probability of each of blur and JPEG compression
     head_kernel: int = 3  # side of the head's convolution kernel (3: the paper's)
     freeze: int = 0  # backbone stages kept as they start, after the stem (0: train everything)
+    stages: int = 7  # block stages of the backbone kept (7: all of them)
 
     @classmethod
     def from_saved(cls, saved):
@@ -319,7 +320,7 @@ def train(cfg, run_dir, resume=False):
         if resume and not dist.multi_worker:
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
         else:
-            model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel)
+            model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel, cfg.stages)
             freeze_early_stages(model, cfg.freeze)
             schedule = OneCycle(lr, steps * cfg.epochs)
             optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay) if cfg.weight_decay \

@@ -64,6 +64,30 @@ def test_a_trained_runs_backbone_starts_a_run_at_another_size_and_head(tiny_run)
         build_classifier("efficientnet-lite2", list("abcdefg"), weights=tiny_run, image_size=48)
 
 
+def test_stages_cut_the_backbone_after_its_fifth_stage():
+    model = build_classifier("efficientnet-lite0", list("abcdefg"), weights="none", image_size=64, head_kernel=1, stages=5)
+    backbone = model.get_layer("backbone")
+    assert backbone.output.shape[1:] == (4, 4, 112)  # stage 5 of Lite0: 112 channels at stride 16
+    assert not [layer.name for layer in backbone.layers if layer.name.startswith(("blocks_5_", "blocks_6_", "conv_head"))]
+    assert model.get_layer("head_conv").kernel.shape == (1, 1, 112, 128)
+    whole = build_classifier("efficientnet-lite0", list("abcdefg"), weights="none", image_size=64, head_kernel=1)
+    assert model.count_params() < whole.count_params() / 4
+
+
+def test_a_cut_backbone_starts_from_the_same_layers_of_a_whole_trained_run(tiny_run):
+    trained = load_model(os.path.join(tiny_run, "model.keras")).get_layer("backbone")
+    model = build_classifier("efficientnet-lite0", list("abcdefg"), weights=tiny_run, image_size=64, stages=4)
+    kept = [layer for layer in model.get_layer("backbone").layers if layer.weights]
+    assert kept and any(layer.name.startswith("blocks_3_") for layer in kept)
+    for layer in kept:
+        assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), trained.get_layer(layer.name).get_weights()))
+
+
+def test_stages_refuse_a_backbone_that_cannot_be_cut():
+    with pytest.raises(EdgeferError, match="cut after 1 to 6 stages of an EfficientNet-Lite only"):
+        build_classifier("efficientnet-b2", list("abcdefg"), weights="none", image_size=64, stages=5)
+
+
 def test_b2_without_network_fails_with_one_clear_line(tmp_path):
     from helpers import assert_one_line_error, edgefer, write_kaggle_folders
 

@@ -121,3 +121,21 @@ def test_a_student_trains_on_a_teachers_probabilities(mini_fer2013, tmp_path):
     assert [int(r["epoch"]) for r in read_history(run_dir)] == [1]
     kept = np.load(os.path.join(run_dir, "teacher-probabilities.npy"))
     assert kept.shape == (200, 7) and np.isfinite(kept).all() and kept.max() > 0  # one row per training face
+
+
+def test_a_cut_backbone_trains_and_becomes_an_int8_file_the_runtime_runs(mini_fer2013, tiny_tflite, tmp_path):
+    from edgefer.device.runtime import Classifier
+
+    run_dir = str(tmp_path / "cut")
+    result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "1", "--limit", "200", "--image-size", "64",
+                     "--stages", "5", "--head-kernel", "1", "--weights", "none")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.load(open(os.path.join(run_dir, "config.json")))["train"]["stages"] == 5
+    result = edgefer("quantize", run_dir, "--data", mini_fer2013, "--calibration", tiny_tflite["manifest"],
+                     "--out", str(tmp_path), "--modes", "int8", "--name", "cut")
+    assert result.returncode == 0, result.stderr[-2000:]
+    classifier = Classifier(str(tmp_path / "cut_int8.tflite"))
+    faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48)).astype(np.uint8)
+    probs = classifier.predict(faces)
+    assert probs.shape == (3, 7) and np.allclose(probs.sum(axis=1), 1, atol=0.05)
+    assert os.path.getsize(tmp_path / "cut_int8.tflite") < os.path.getsize(tiny_tflite["int8"]) / 3
