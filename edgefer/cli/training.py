@@ -78,6 +78,9 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
                    "repeat it for an ensemble teacher (the mean of their probabilities).")
 @click.option("--distill", default=0.7, show_default=True, type=FiniteRange(0, 1),
               help="With --teacher: the teachers' weight in the targets (the rest is the labels).")
+@click.option("--consistent-teacher", is_flag=True,
+              help="With --teacher: the teachers answer on every augmented face as the student sees it, instead "
+                   "of once on the clean faces (each step also runs the teachers).")
 @click.option("--degrade", default=0.0, show_default=True, type=FiniteRange(0, 1),
               help="Probability of a Gaussian blur (sigma 0.4-2 px), and separately of JPEG compression (quality 20-95).")
 @click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),

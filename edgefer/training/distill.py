@@ -1,11 +1,12 @@
 """Distillation targets: the teachers' mean probabilities blended with the labels.
 
 A teacher is any edgefer TFLite file (for example the accurate model's float32 twin, whose
-flip average is built in); each runs on the device runtime over the unaugmented training faces
-once, before training, and the answers are kept in the run folder for ``--resume``. With several
-teachers their probabilities are averaged (an ensemble teacher). The student then learns
-``weight * teacher + (1 - weight) * labels`` (the labels being the one-hot classes, or FER+'s
-vote distributions in probability mode).
+flip average is built in), run on the device runtime. By default the teachers answer once, on
+the unaugmented training faces, before training, and the answers are kept in the run folder for
+``--resume``; consistent teachers (``LiveTeachers``) answer on every augmented face as the student
+sees it, which costs their inference at every step. With several teachers their probabilities
+are averaged (an ensemble teacher). The student then learns ``weight * teacher + (1 - weight) *
+labels`` (the labels being the one-hot classes, or FER+'s vote distributions in probability mode).
 """
 
 import os
@@ -17,6 +18,19 @@ from edgefer.core.progress import progress
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import Split
 from edgefer.device.runtime import Classifier
+
+
+class LiveTeachers:
+    """The teachers as one callable: faces (N, 48, 48, 1), values 0-255, in; their mean
+    probabilities (N, classes) out. An interpreter answers one call at a time."""
+
+    def __init__(self, teacher_paths, labels: list, threads: int = 1):
+        self.teachers = [Classifier(path, threads=threads) for path in teacher_paths]
+        for path, teacher in zip(teacher_paths, self.teachers):
+            check_labels(teacher.labels, labels, path, "teacher labels")
+
+    def __call__(self, faces: np.ndarray) -> np.ndarray:
+        return np.mean([teacher.predict(faces[..., 0]) for teacher in self.teachers], axis=0).astype(np.float32)
 
 
 def teacher_probabilities(teacher_paths, images: np.ndarray, labels: list, batch: int = 256) -> np.ndarray:

@@ -28,7 +28,7 @@ from edgefer.training.backbones import get_backbone
 from edgefer.training.int8_grid import STEM, fake_quant_kernel
 from edgefer.training.model import load_model, predict
 from edgefer.training.runs import MODEL_FILE, resolve_run
-from edgefer.training.train import TEACHER_CACHE, EpochRecord, TrainConfig, make_dataset, training_splits
+from edgefer.training.train import TEACHER_CACHE, EpochRecord, TrainConfig, make_dataset, training_dataset, training_splits
 
 
 class ActivationQuantizer(keras.layers.Layer):
@@ -170,8 +170,7 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
-    train_ds = make_dataset(train_split, len(labels), weights, batch_size, True, seed, cfg.augment, cfg.geometric,
-                            cfg.erase, cfg.degrade)
+    train_ds = training_dataset(cfg, train_split, labels, weights, batch_size, seed)
     val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, seed)
     title = f"int8-aware fine-tuning of {config['backbone']} on {dataset.name}"
     record = EpochRecord(run_dir, [], -1.0, title, kept=model)  # keeps the float model, not the rounding one

@@ -26,7 +26,7 @@ from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
-from edgefer.training.distill import cached_teacher_probabilities, distilled
+from edgefer.training.distill import LiveTeachers, cached_teacher_probabilities, distilled
 from edgefer.training.model import build_classifier, freeze_early_stages, load_model, predict
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
@@ -55,6 +55,7 @@ class TrainConfig:
     strategy: str = "auto"  # see edgefer.training.strategy.KINDS
     teachers: tuple = ()  # TFLite models whose mean probabilities the student learns (distillation)
     distill: float = 0.7  # the teachers' weight in the targets
+    consistent_teacher: bool = False  # the teachers answer on each augmented face, not once on the clean ones
     degrade: float = 0.0  # probability of each of blur and JPEG compression
     head_kernel: int = 3  # side of the head's convolution kernel (3: the paper's)
     freeze: int = 0  # backbone stages kept as they start, after the stem (0: train everything)
@@ -171,8 +172,10 @@ def degrade(image, p):
 
 
 def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True, geometric=False, erase=0.0,
-                 degraded=0.0):
-    """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight)."""
+                 degraded=0.0, teachers=None, distill=0.7):
+    """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight).
+    With ``teachers`` (a callable: faces in, probabilities out) each training batch's targets become
+    ``distill * teachers(the augmented faces) + (1 - distill) * targets``."""
     targets = split.soft if split.soft is not None else np.eye(n_classes, dtype=np.float32)[split.labels]
     sample_weights = weights[split.labels].astype(np.float32)
     ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], targets, sample_weights))
@@ -186,7 +189,22 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
         ds = ds.map(lambda x, y, w: (degrade(x, degraded), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     if training and erase:
         ds = ds.map(lambda x, y, w: (random_erase(x, erase), y, w), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if training and teachers is not None:
+        def consistent(x, y, w):
+            answers = tf.numpy_function(teachers, [x], tf.float32, stateful=False)
+            answers.set_shape(y.shape)
+            return x, distill * answers + (1 - distill) * y, w
+
+        ds = ds.map(consistent)  # not in parallel: one call at a time reaches the interpreters
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def training_dataset(cfg, split, labels, weights, batch_size, seed):
+    """The training pipeline a run's config asks for, with its teachers answering live when they are consistent."""
+    teachers = LiveTeachers(cfg.teachers, labels) if cfg.teachers and cfg.consistent_teacher else None
+    return make_dataset(split, len(labels), weights, batch_size, True, seed, cfg.augment, cfg.geometric, cfg.erase,
+                        cfg.degrade, teachers, cfg.distill)
 
 
 def _history_rows(path):
@@ -242,13 +260,13 @@ class RunCheckpoint(EpochRecord):
 
 
 def training_splits(cfg, run_dir):
-    """(dataset, train split, val split, per-class loss weights) for a run's config; teachers'
-    probabilities are kept in ``run_dir``."""
+    """(dataset, train split, val split, per-class loss weights) for a run's config; teachers that
+    answer once (not consistent ones) have their probabilities kept in ``run_dir``."""
     dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
-    if cfg.teachers:
+    if cfg.teachers and not cfg.consistent_teacher:
         teacher = cached_teacher_probabilities(cfg.teachers, train_split.images, dataset.labels,
                                                os.path.join(run_dir, TEACHER_CACHE))
         train_split = distilled(train_split, teacher, cfg.distill)
@@ -331,8 +349,7 @@ def train(cfg, run_dir, resume=False):
                 model.compile(optimizer=optimizer, loss=loss, metrics=[
                     "accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")])
 
-    train_ds = make_dataset(train_split, len(labels), weights, global_batch, True, cfg.seed, cfg.augment,
-                            cfg.geometric, cfg.erase, cfg.degrade)
+    train_ds = training_dataset(cfg, train_split, labels, weights, global_batch, cfg.seed)
     rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
     title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
     checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title)

@@ -139,3 +139,38 @@ def test_a_cut_backbone_trains_and_becomes_an_int8_file_the_runtime_runs(mini_fe
     probs = classifier.predict(faces)
     assert probs.shape == (3, 7) and np.allclose(probs.sum(axis=1), 1, atol=0.05)
     assert os.path.getsize(tmp_path / "cut_int8.tflite") < os.path.getsize(tiny_tflite["int8"]) / 3
+
+
+def test_consistent_teachers_answer_on_the_augmented_faces_the_student_gets():
+    from edgefer.data.datasets import Split
+    from edgefer.training.train import make_dataset
+
+    seen = []
+
+    def teacher(faces):
+        seen.append(faces.copy())
+        answers = np.zeros((len(faces), 7), np.float32)
+        answers[:, 0] = 1
+        return answers
+
+    images = np.random.default_rng(0).integers(0, 256, (10, 48, 48)).astype(np.uint8)
+    split = Split(images, np.full(10, 3), [str(i) for i in range(10)])
+    batches = list(make_dataset(split, 7, np.ones(7), 5, True, 0, geometric=True, erase=0.5, teachers=teacher,
+                                distill=0.25).as_numpy_iterator())
+    faces = np.concatenate([x for x, _, _ in batches])
+    assert len(seen) == 2 and np.array_equal(np.concatenate(seen), faces)  # the very faces the student is shown
+    assert not any(np.allclose(face[..., 0], image) for face in faces for image in images)  # augmented ones
+    targets = np.concatenate([y for _, y, _ in batches])
+    assert np.allclose(targets[:, 0], 0.25) and np.allclose(targets[:, 3], 0.75) and np.allclose(targets.sum(1), 1)
+
+
+def test_a_student_of_consistent_teachers_trains_without_a_cache_of_their_answers(mini_fer2013, tmp_path):
+    from helpers import TINY_FLOAT
+
+    run_dir = str(tmp_path / "consistent")
+    result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "1", "--limit", "200", "--image-size", "48",
+                     "--weights", "none", "--teacher", TINY_FLOAT, "--consistent-teacher", "--geometric")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.load(open(os.path.join(run_dir, "config.json")))["train"]["consistent_teacher"] is True
+    assert not os.path.exists(os.path.join(run_dir, "teacher-probabilities.npy"))
+    assert [int(r["epoch"]) for r in read_history(run_dir)] == [1]
