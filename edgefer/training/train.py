@@ -192,11 +192,11 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
     ds = ds.batch(batch_size)
     if training and teachers is not None:
         def consistent(x, y, w):
-            answers = tf.numpy_function(teachers, [x], tf.float32, stateful=False)
+            answers = tf.numpy_function(teachers, [x], tf.float32, stateful=True)  # never run in parallel
             answers.set_shape(y.shape)
             return x, distill * answers + (1 - distill) * y, w
 
-        ds = ds.map(consistent)  # not in parallel: one call at a time reaches the interpreters
+        ds = ds.map(consistent)  # sequential, so one call at a time reaches the interpreters
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -145,20 +146,23 @@ def test_consistent_teachers_answer_on_the_augmented_faces_the_student_gets():
     from edgefer.data.datasets import Split
     from edgefer.training.train import make_dataset
 
-    seen = []
+    seen, busy = [], threading.Lock()
 
-    def teacher(faces):
+    def teacher(faces):  # like an interpreter, it must never be entered twice at once
+        assert busy.acquire(blocking=False), "the teacher was called while answering"
+        time.sleep(0.01)
         seen.append(faces.copy())
+        busy.release()
         answers = np.zeros((len(faces), 7), np.float32)
         answers[:, 0] = 1
         return answers
 
-    images = np.random.default_rng(0).integers(0, 256, (10, 48, 48)).astype(np.uint8)
-    split = Split(images, np.full(10, 3), [str(i) for i in range(10)])
+    images = np.random.default_rng(0).integers(0, 256, (40, 48, 48)).astype(np.uint8)
+    split = Split(images, np.full(40, 3), [str(i) for i in range(40)])
     batches = list(make_dataset(split, 7, np.ones(7), 5, True, 0, geometric=True, erase=0.5, teachers=teacher,
                                 distill=0.25).as_numpy_iterator())
     faces = np.concatenate([x for x, _, _ in batches])
-    assert len(seen) == 2 and np.array_equal(np.concatenate(seen), faces)  # the very faces the student is shown
+    assert len(seen) == 8 and np.array_equal(np.concatenate(seen), faces)  # the very faces the student is shown
     assert not any(np.allclose(face[..., 0], image) for face in faces for image in images)  # augmented ones
     targets = np.concatenate([y for _, y, _ in batches])
     assert np.allclose(targets[:, 0], 0.25) and np.allclose(targets[:, 3], 0.75) and np.allclose(targets.sum(1), 1)
