@@ -99,6 +99,8 @@ def train(data_path, run_dir, resume, **options):
     check_inputs(data_path, run_dir)
     for teacher in options["teachers"]:
         check_inputs(teacher)
+    if options["consistent_teacher"] and not options["teachers"]:
+        raise click.UsageError("--consistent-teacher needs at least one --teacher")
     quiet_tensorflow()
     require_tensorflow("train")
     from edgefer.training.train import TrainConfig
