@@ -3,7 +3,7 @@
 A teacher is any edgefer TFLite file (for example the accurate model's float32 twin, whose
 flip average is built in), run on the device runtime. By default the teachers answer once, on
 the unaugmented training faces, before training, and the answers are kept in the run folder for
-``--resume``; consistent teachers (``LiveTeachers``) answer on every augmented face as the student
+``--resume``; consistent teachers answer on every augmented face as the student
 sees it, which costs their inference at every step. With several teachers their probabilities
 are averaged (an ensemble teacher). The student then learns ``weight * teacher + (1 - weight) *
 labels`` (the labels being the one-hot classes, or FER+'s vote distributions in probability mode).
@@ -20,11 +20,11 @@ from edgefer.data.datasets import Split
 from edgefer.device.runtime import Classifier
 
 
-class LiveTeachers:
+class Teachers:
     """The teachers as one callable: faces (N, 48, 48, 1), values 0-255, in; their mean
     probabilities (N, classes) out. An interpreter answers one call at a time."""
 
-    def __init__(self, teacher_paths, labels: list, threads: int = 1):
+    def __init__(self, teacher_paths, labels: list, threads=None):
         self.teachers = [Classifier(path, threads=threads) for path in teacher_paths]
         for path, teacher in zip(teacher_paths, self.teachers):
             check_labels(teacher.labels, labels, path, "teacher labels")
@@ -35,11 +35,9 @@ class LiveTeachers:
 
 def teacher_probabilities(teacher_paths, images: np.ndarray, labels: list, batch: int = 256) -> np.ndarray:
     """The mean class probabilities of the teachers (TFLite paths) for uint8 faces (N, 48, 48)."""
-    teachers = [Classifier(path) for path in teacher_paths]
-    for path, teacher in zip(teacher_paths, teachers):
-        check_labels(teacher.labels, labels, path, "teacher labels")
+    teachers = Teachers(teacher_paths, labels)
     starts = range(0, len(images), batch)
-    return np.concatenate([np.mean([teacher.predict(images[i:i + batch]) for teacher in teachers], axis=0)
+    return np.concatenate([teachers(images[i:i + batch, ..., None])
                            for i in progress(starts, total=len(starts), desc="teacher predictions")])
 
 

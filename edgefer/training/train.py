@@ -26,7 +26,7 @@ from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
-from edgefer.training.distill import LiveTeachers, cached_teacher_probabilities, distilled
+from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
 from edgefer.training.model import build_classifier, freeze_early_stages, load_model, predict
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
@@ -202,7 +202,7 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
 
 def training_dataset(cfg, split, labels, weights, batch_size, seed):
     """The training pipeline a run's config asks for, with its teachers answering live when they are consistent."""
-    teachers = LiveTeachers(cfg.teachers, labels) if cfg.teachers and cfg.consistent_teacher else None
+    teachers = Teachers(cfg.teachers, labels, threads=1) if cfg.teachers and cfg.consistent_teacher else None
     return make_dataset(split, len(labels), weights, batch_size, True, seed, cfg.augment, cfg.geometric, cfg.erase,
                         cfg.degrade, teachers, cfg.distill)
 
