@@ -3,6 +3,7 @@
 import click
 
 from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflow, require_tensorflow
+from edgefer.convert.options import MAX_ZOOM_CROP
 
 
 @main.command()
@@ -17,6 +18,9 @@ from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflo
 @click.option("--edgetpu", is_flag=True, help="Also run edgetpu_compiler on the int8 file, if installed.")
 @click.option("--flip-average", is_flag=True,
               help="Build the mean over the face and its mirror image into the model (2x the compute).")
+@click.option("--zoom-crop", default=0, show_default=True, type=click.IntRange(0, MAX_ZOOM_CROP), metavar="PIXELS",
+              help="With --flip-average: the unmirrored pass sees the face with PIXELS cut from each side "
+                   "(2 enlarges it 1.09x), so the two passes differ in framing too; same compute.")
 @click.option("--snap-weights", is_flag=True,
               help="Round the kernels to their int8 values first: float32 and int8 files then share their weights.")
 @click.option("--with", "members", multiple=True, type=click.Path(),
@@ -35,6 +39,8 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
           --calibration calibration/fer2013-stratified-512.txt --out models/
       edgefer quantize runs/lite0 --with runs/lite0-b --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/ --name ensemble
+      edgefer quantize runs/lite0 --flip-average --zoom-crop 2 --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/
     """
     from edgefer.convert.options import QuantizeOptions
 

@@ -7,17 +7,20 @@ from edgefer.core.errors import EdgeferError
 
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_TYPES = ("int8", "uint8", "float32")
+MAX_ZOOM_CROP = 8  # pixels from each side of a 48x48 face: at most a third of it cut away
 
 
 @dataclass(frozen=True)
 class QuantizeOptions:
-    """How to convert: which ``modes``, the int8 file's ``io_type``, the flip average built in,
-    kernels snapped to the int8 grid first, Edge TPU compilation, the file name stem, and other
-    runs (``members``) whose predictions the file averages with the main run's."""
+    """How to convert: which ``modes``, the int8 file's ``io_type``, the flip average built in
+    (``zoom_crop``: pixels cut from each side of the unmirrored face), kernels snapped to the int8
+    grid first, Edge TPU compilation, the file name stem, and other runs (``members``) whose
+    predictions the file averages with the main run's."""
 
     modes: Sequence[str] = MODES
     io_type: str = "int8"
     flip_average: bool = False
+    zoom_crop: int = 0
     snap_weights: bool = False
     edgetpu: bool = False
     name: Optional[str] = None
@@ -31,3 +34,7 @@ class QuantizeOptions:
             raise EdgeferError(f"--modes names no mode; choose from {', '.join(MODES)}")
         if self.io_type not in IO_TYPES:
             raise EdgeferError(f"unknown io type {self.io_type!r}; choose from {', '.join(IO_TYPES)}")
+        if self.zoom_crop and not self.flip_average:
+            raise EdgeferError("--zoom-crop changes the unmirrored pass of the flip average; add --flip-average")
+        if not 0 <= self.zoom_crop <= MAX_ZOOM_CROP:
+            raise EdgeferError(f"--zoom-crop must be 0 to {MAX_ZOOM_CROP} pixels of the 48x48 face, not {self.zoom_crop}")

@@ -77,6 +77,7 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibratio
         "io": options.io_type if mode == "int8" else "float32",
         "dataset": config["dataset"]["name"],
         "flip_average": options.flip_average,
+        "zoom_crop": options.zoom_crop,
         "weights_on_int8_grid": options.snap_weights,
     }
     if mode == "int8":
@@ -86,9 +87,9 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibratio
     return metadata
 
 
-def check_float_twin(models, tflite_path: str, faces: np.ndarray, flip_average: bool = False) -> float:
+def check_float_twin(models, tflite_path: str, faces: np.ndarray, flip_average: bool = False, zoom_crop: int = 0) -> float:
     """Max |prob difference| between the Keras models' mean prediction and their float32 TFLite file."""
-    expected = np.mean([predict(model, faces, flip_average=flip_average) for model in models], axis=0)
+    expected = np.mean([predict(model, faces, flip_average=flip_average, zoom_crop=zoom_crop) for model in models], axis=0)
     difference = float(np.abs(expected - Classifier(tflite_path).predict(faces)).max())
     if difference >= FLOAT_TOLERANCE:
         raise EdgeferError(f"{tflite_path}: float32 file differs from the Keras model by {difference:.2e} "
@@ -118,7 +119,8 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
     if options.snap_weights:
         for model in models:
             snap_to_int8_grid(model)
-    exports = [export_model(model, run["backbone"], options.flip_average) for model, (_, run) in zip(models, runs)]
+    exports = [export_model(model, run["backbone"], options.flip_average, options.zoom_crop)
+               for model, (_, run) in zip(models, runs)]
     export = exports[0] if len(exports) == 1 else average_models(exports)
     members = [{"run": run_name(path), "backbone": run["backbone"], "image_size": run["image_size"]}
                for path, run in runs] if options.members else None
@@ -142,7 +144,8 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
                 echo(compile_for_edgetpu(path, out_dir))
         written[mode] = path
     if "float32" in written:
-        difference = check_float_twin(models, written["float32"], dataset.split("val").images[:100], options.flip_average)
+        difference = check_float_twin(models, written["float32"], dataset.split("val").images[:100], options.flip_average,
+                                      options.zoom_crop)
         echo(f"float32 file matches the Keras model{'s' if len(models) > 1 else ''}: max |dprob| = {difference:.1e} "
              "on 100 val images")
     return written

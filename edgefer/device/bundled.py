@@ -39,6 +39,7 @@ def bundled_models():
             "face_size": metadata["face_size"],
             "image_size": metadata.get("image_size"),
             "flip_average": metadata.get("flip_average", False),
+            "zoom_crop": metadata.get("zoom_crop", 0),
             "members": [member["run"] for member in metadata.get("members", [])],
             "size_mb": round(os.path.getsize(path) / 1e6, 2),
             "default": name == DEFAULT_MODEL,

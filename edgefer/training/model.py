@@ -189,9 +189,11 @@ def horizontal_flip(face, size):
     return keras.layers.Reshape((size, size, 1))(mirrored)
 
 
-def export_model(model, backbone_name, flip_average=False):
+def export_model(model, backbone_name, flip_average=False, zoom_crop=0):
     """The trained network rebuilt for TFLite, computing the same function (with
-    ``flip_average``: the mean of its outputs on the face and on its mirror image).
+    ``flip_average``: the mean of its outputs on the face and on its mirror image; with
+    ``zoom_crop`` N as well, the unmirrored pass sees the face with N pixels cut from each side,
+    enlarged to the network's input size, so the two passes differ in framing too).
 
     It takes normalised faces, ``(x - mean) / scale``, so an int8 input maps raw pixels onto
     integers with no rescaling ops. For EfficientNet-Lite the gray-to-RGB copy is folded into
@@ -226,7 +228,8 @@ def export_model(model, backbone_name, flip_average=False):
     face = keras.Input(model.input_shape[1:], batch_size=1, name="face")  # static shapes for the Edge TPU
     if not flip_average:
         return keras.Model(face, network(face), name=model.name)
-    both = keras.layers.Average(name="flip_average")([network(face), network(horizontal_flip(face, FACE_SIZE))])
+    unmirrored = keras.layers.Cropping2D(zoom_crop, name="zoom_crop")(face) if zoom_crop else face
+    both = keras.layers.Average(name="flip_average")([network(unmirrored), network(horizontal_flip(face, FACE_SIZE))])
     return keras.Model(face, both, name=model.name)
 
 
@@ -250,10 +253,25 @@ def load_model(path):
         raise EdgeferError(f"{path}: not a Keras model ({exc})".splitlines()[0]) from None
 
 
-def predict(model, images, batch_size=256, flip_average=False):
+def on_smaller_faces(model, side):
+    """``model`` applied to (side, side, 1) faces: its resize layer brings them to its input size."""
+    face = keras.Input((side, side, 1), name="face")
+    x = face
+    for layer in model.layers[1:]:
+        x = layer([x, x, x]) if layer.name == "to_rgb" else layer(x)
+    return keras.Model(face, x, name=f"{model.name}_on_{side}px")
+
+
+def predict(model, images, batch_size=256, flip_average=False, zoom_crop=0):
     """Class probabilities for uint8 faces of shape (N, 48, 48); with ``flip_average`` the mean
-    of the predictions on the faces and on their mirror images."""
-    probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    of the predictions on the faces and on their mirror images, and with ``zoom_crop`` N the
+    unmirrored faces first lose N pixels on each side (as ``export_model`` builds it)."""
+    if flip_average and zoom_crop:
+        side = images.shape[1] - 2 * zoom_crop
+        cropped = images[:, zoom_crop:-zoom_crop, zoom_crop:-zoom_crop, None].astype(np.float32)
+        probs = on_smaller_faces(model, side).predict(cropped, batch_size=batch_size, verbose=0)
+    else:
+        probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
     if flip_average:
         mirrored = np.ascontiguousarray(images[:, :, ::-1])
         probs = (probs + model.predict(mirrored[..., None].astype(np.float32), batch_size=batch_size, verbose=0)) / 2

@@ -41,6 +41,7 @@ NUMERIC = [
     ("qat {data} --out {tmp}/run", "--lr", NOT_POSITIVE),
     ("qat {data} --out {tmp}/run", "--batch-size", NOT_POSITIVE),
     ("framing fit {data} --out {tmp}/g.json", "--limit", NOT_POSITIVE + ["10"]),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --flip-average", "--zoom-crop", ["-1", "9", "nan", "abc"]),
     ("framing check {data}", "--limit", NOT_COUNT),
 ]
 
@@ -83,6 +84,7 @@ PATHS = [
     ("quantize {data} --data {data} --calibration {tmp}/none.txt --out {tmp}/q", "not found"),
     ("quantize {data} --data {data} --calibration {file} --out {file}/q", "is a file, not a folder"),
     ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --modes int4", "unknown mode"),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --zoom-crop 2", "add --flip-average"),
     ("framing fit {data} --out {tmp}", "is a folder"),
     ("framing check {data} --model {tmp}", "folder"),
     ("framing check {data} --geometry {file}", "not readable JSON"),

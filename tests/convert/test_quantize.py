@@ -175,3 +175,24 @@ def test_a_member_with_other_labels_is_refused_before_writing(tiny_run, tiny_tfl
                      tiny_tflite["manifest"], "--out", str(out))
     assert_one_line_error(result, "member labels")
     assert list(out.iterdir()) == []
+
+
+def test_the_flip_average_and_its_zoomed_view_are_built_into_the_file(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    common = ("--data", mini_fer2013, "--calibration", tiny_tflite["manifest"], "--out", str(tmp_path),
+              "--modes", "float32", "--flip-average")
+    for name, extra in (("flip", ()), ("zoom", ("--zoom-crop", "2"))):
+        result = edgefer("quantize", tiny_run, *common, "--name", name, *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
+    faces = load_dataset(mini_fer2013, ("test",)).splits["test"].images[:100]
+    plain, flip, zoom = (Classifier(path) for path in (tiny_tflite["float32"], str(tmp_path / "flip_float32.tflite"),
+                                                        str(tmp_path / "zoom_float32.tflite")))
+    half_mirrored = plain.predict(np.ascontiguousarray(faces[:, :, ::-1])) / 2
+    assert np.abs(flip.predict(faces) - plain.predict(faces) / 2 - half_mirrored).max() < 1e-4
+    # the unmirrored pass of the zoomed file sees only the face without its 2-pixel border
+    reframed = faces.copy()
+    reframed[:, :2], reframed[:, -2:], reframed[:, :, :2], reframed[:, :, -2:] = 0, 255, 255, 0
+    zoomed_pass = zoom.predict(faces) - half_mirrored
+    zoomed_pass_reframed = zoom.predict(reframed) - plain.predict(np.ascontiguousarray(reframed[:, :, ::-1])) / 2
+    assert np.abs(zoomed_pass - zoomed_pass_reframed).max() < 1e-4
+    assert np.abs(zoomed_pass * 2 - plain.predict(faces)).max() > 1e-3  # and it is not the plain pass
+    assert read_metadata(str(tmp_path / "zoom_float32.tflite"))["zoom_crop"] == 2

@@ -146,7 +146,7 @@ def test_models_json_states_input_size_and_dataset():
     models = {model["name"]: model for model in json.loads(result.stdout)}
     accurate, fast = models["fer2013-lite0"], models["fer2013-fast"]
     assert (accurate["dataset"], accurate["face_size"], accurate["image_size"]) == ("fer2013", 48, 128)
-    assert accurate["members"] == [] and accurate["flip_average"]  # one network, flip-averaged inside the file
+    assert accurate["members"] == [] and accurate["flip_average"] and accurate["zoom_crop"] == 0  # one network, flip-averaged
     assert (fast["dataset"], fast["face_size"], fast["image_size"], fast["members"]) == ("fer2013", 48, 48, [])
     assert fast["size_mb"] < accurate["size_mb"]
     for model in models.values():  # benchmarks/bundled_latency.py recorded every bundled model
