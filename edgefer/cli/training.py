@@ -83,6 +83,12 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
                    "of once on the clean faces (each step also runs the teachers).")
 @click.option("--degrade", default=0.0, show_default=True, type=FiniteRange(0, 1),
               help="Probability of a Gaussian blur (sigma 0.4-2 px), and separately of JPEG compression (quality 20-95).")
+@click.option("--votes", default="", type=click.Path(),
+              help="A FER+ folder (FER2013 only): each training face's crowd-vote distribution, found by its pixels, "
+                   "is blended into its label.")
+@click.option("--votes-weight", default=0.5, show_default=True, type=FiniteRange(0, 1),
+              help="With --votes: the votes' weight in a face's own targets (the rest is its FER2013 label); "
+                   "--distill then blends the teachers with these targets.")
 @click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),
               help="tf.distribute strategy: auto = multi-worker when TF_CONFIG names several tasks, "
                    "mirrored with several GPUs, else single.")
@@ -99,6 +105,8 @@ def train(data_path, run_dir, resume, **options):
     check_inputs(data_path, run_dir)
     for teacher in options["teachers"]:
         check_inputs(teacher)
+    if options["votes"]:
+        check_inputs(options["votes"])
     if options["consistent_teacher"] and not options["teachers"]:
         raise click.UsageError("--consistent-teacher needs at least one --teacher")
     quiet_tensorflow()

@@ -23,7 +23,8 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, read_json, write_json, write_text, write_with
 from edgefer.core.plots import curves_png
 from edgefer.core.spec import FACE_SIZE
-from edgefer.data.datasets import load_dataset, stratified_indices
+from edgefer.data.datasets import FER2013_LABELS, load_dataset, stratified_indices
+from edgefer.data.votes import ferplus_votes, with_votes
 from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
 from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
@@ -57,6 +58,8 @@ class TrainConfig:
     distill: float = 0.7  # the teachers' weight in the targets
     consistent_teacher: bool = False  # the teachers answer on each augmented face, not once on the clean ones
     degrade: float = 0.0  # probability of each of blur and JPEG compression
+    votes: str = ""  # a FER+ folder whose crowd votes are blended into the FER2013 training labels
+    votes_weight: float = 0.5  # the votes' weight in a face's own targets
     head_kernel: int = 3  # side of the head's convolution kernel (3: the paper's)
     freeze: int = 0  # backbone stages kept as they start, after the stem (0: train everything)
     stages: int = 7  # block stages of the backbone kept (7: all of them)
@@ -260,12 +263,21 @@ class RunCheckpoint(EpochRecord):
 
 
 def training_splits(cfg, run_dir):
-    """(dataset, train split, val split, per-class loss weights) for a run's config; teachers that
-    answer once (not consistent ones) have their probabilities kept in ``run_dir``."""
+    """(dataset, train split, val split, per-class loss weights) for a run's config: FER+ votes
+    blended into the labels when asked; teachers that answer once (not consistent ones) have their
+    probabilities kept in ``run_dir``."""
     dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
+    if cfg.votes:
+        if dataset.labels != FER2013_LABELS:
+            raise EdgeferError(f"{cfg.data}: --votes blends FER+ votes into FER2013's seven classes; "
+                               f"this dataset's classes are {', '.join(dataset.labels)}")
+        votes = ferplus_votes(train_split.images, cfg.votes)
+        print(f"FER+ votes found for {int((votes.sum(axis=1) > 0).sum())} of {len(train_split)} training faces",
+              file=sys.stderr, flush=True)
+        train_split = with_votes(train_split, votes, cfg.votes_weight)
     if cfg.teachers and not cfg.consistent_teacher:
         teacher = cached_teacher_probabilities(cfg.teachers, train_split.images, dataset.labels,
                                                os.path.join(run_dir, TEACHER_CACHE))

@@ -178,3 +178,26 @@ def test_a_student_of_consistent_teachers_trains_without_a_cache_of_their_answer
     assert json.load(open(os.path.join(run_dir, "config.json")))["train"]["consistent_teacher"] is True
     assert not os.path.exists(os.path.join(run_dir, "teacher-probabilities.npy"))
     assert [int(r["epoch"]) for r in read_history(run_dir)] == [1]
+
+
+def test_fer_plus_votes_become_part_of_the_training_targets(mini_fer2013, real_ferplus, tmp_path):
+    from edgefer.training.train import TrainConfig, training_splits
+
+    cfg = TrainConfig(data=mini_fer2013, votes=real_ferplus, votes_weight=0.4, limit=200)
+    _, train_split, _, _ = training_splits(cfg, str(tmp_path))
+    own = train_split.soft[np.arange(200), train_split.labels]
+    assert np.allclose(train_split.soft.sum(axis=1), 1) and (own >= 0.6 - 1e-6).all()
+    assert (own < 1 - 1e-6).mean() > 0.3  # the crowd often sees more than the one FER2013 label
+
+
+def test_a_run_with_votes_records_them_and_votes_for_fer_plus_itself_are_refused(mini_fer2013, real_ferplus, tmp_path):
+    run_dir = str(tmp_path / "votes")
+    result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "1", "--limit", "200", "--image-size", "48",
+                     "--weights", "none", "--votes", real_ferplus, "--votes-weight", "0.3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = int(result.stderr.split("FER+ votes found for ")[1].split()[0])
+    assert 190 <= found <= 200
+    saved = json.load(open(os.path.join(run_dir, "config.json")))["train"]
+    assert (saved["votes"], saved["votes_weight"]) == (real_ferplus, 0.3)
+    refused = edgefer("train", real_ferplus, "--out", str(tmp_path / "no"), "--limit", "50", "--votes", real_ferplus)
+    assert_one_line_error(refused, "--votes blends FER+ votes into FER2013's seven classes")
