@@ -1,6 +1,6 @@
 """What averaging several models would give: each TFLite file's accuracy and their mean's, on one split.
 
-Usage: python benchmarks/ensemble.py DATA MODEL MODEL [MODEL ...] [--split val]
+Usage: python benchmarks/ensemble.py DATA MODEL MODEL [MODEL ...] [--split val] [--ferplus-mode seven]
 
 Choices are made on validation (FER2013 PublicTest), so ``val`` is the default split.
 """
@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from edgefer.core.spec import check_labels
-from edgefer.data.datasets import load_dataset
+from edgefer.data.datasets import FERPLUS_MODES, load_dataset
 from edgefer.device.runtime import Classifier
 
 
@@ -20,8 +20,10 @@ def main():
     parser.add_argument("data")
     parser.add_argument("models", nargs="+")
     parser.add_argument("--split", default="val")
+    parser.add_argument("--ferplus-mode", default="seven", choices=FERPLUS_MODES,
+                        help="FER+ labels: seven (majority in FER2013's classes) suits the FER2013 models")
     args = parser.parse_args()
-    dataset = load_dataset(args.data, (args.split,))
+    dataset = load_dataset(args.data, (args.split,), args.ferplus_mode)
     part = dataset.split(args.split)
     probs = []
     for path in args.models:
