@@ -40,6 +40,10 @@ class Split:
     def __len__(self):
         return len(self.labels)
 
+    def targets(self, n_classes):
+        """(N, n_classes) float32 training targets: ``soft`` when there is one, else the one-hot labels."""
+        return self.soft if self.soft is not None else np.eye(n_classes, dtype=np.float32)[self.labels]
+
     def subset(self, index):
         index = np.asarray(index, dtype=int)
         soft = None if self.soft is None else self.soft[index]

@@ -57,7 +57,7 @@ def ferplus_votes(faces: np.ndarray, ferplus_path: str) -> np.ndarray:
 def with_votes(split: Split, votes: np.ndarray, weight: float) -> Split:
     """``split`` with targets ``weight * votes + (1 - weight) * its own targets`` for the faces
     that have votes (a non-zero row); the others keep their own targets."""
-    own = split.soft if split.soft is not None else np.eye(votes.shape[1], dtype=np.float32)[split.labels]
+    own = split.targets(votes.shape[1])
     has_votes = votes.sum(axis=1, keepdims=True) > 0
     soft = np.where(has_votes, weight * votes + (1 - weight) * own, own).astype(np.float32)
     return Split(split.images, split.labels, split.ids, soft)

@@ -60,6 +60,6 @@ def cached_teacher_probabilities(teacher_paths, images: np.ndarray, labels: list
 
 def distilled(split: Split, teacher: np.ndarray, weight: float) -> Split:
     """``split`` with soft targets ``weight * teacher + (1 - weight) * its own targets``."""
-    own = split.soft if split.soft is not None else np.eye(teacher.shape[1], dtype=np.float32)[split.labels]
+    own = split.targets(teacher.shape[1])
     soft = (weight * teacher + (1 - weight) * own).astype(np.float32)
     return Split(split.images, split.labels, split.ids, soft / soft.sum(axis=1, keepdims=True))

@@ -179,7 +179,7 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
     """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight).
     With ``teachers`` (a callable: faces in, probabilities out) each training batch's targets become
     ``distill * teachers(the augmented faces) + (1 - distill) * targets``."""
-    targets = split.soft if split.soft is not None else np.eye(n_classes, dtype=np.float32)[split.labels]
+    targets = split.targets(n_classes)
     sample_weights = weights[split.labels].astype(np.float32)
     ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], targets, sample_weights))
     if training:
