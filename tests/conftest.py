@@ -86,10 +86,11 @@ def mini_fer2013(tmp_path_factory, real_fer2013):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, mini_fer2013):
-    """A short real training run (EfficientNet-Lite0, ImageNet weights) on mini FER2013."""
+    """A short real training run (EfficientNet-Lite0, ImageNet weights) on mini FER2013, each
+    epoch's weights kept."""
     run_dir = str(tmp_path_factory.mktemp("runs") / "tiny")
     result = edgefer("train", mini_fer2013, "--out", run_dir, "--epochs", "4", "--batch-size", "32",
-                     "--image-size", "64", "--seed", "1")
+                     "--image-size", "64", "--seed", "1", "--keep-epochs")
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
 

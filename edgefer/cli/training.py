@@ -1,4 +1,4 @@
-"""Training-host commands: ``train``, ``qat`` and ``evaluate`` (TensorFlow, loaded on use)."""
+"""Training-host commands: ``train``, ``qat``, ``average`` and ``evaluate`` (TensorFlow, loaded on use)."""
 
 import contextlib
 import json
@@ -89,6 +89,8 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @click.option("--votes-weight", default=0.5, show_default=True, type=FiniteRange(0, 1),
               help="With --votes: the votes' weight in a face's own targets (the rest is its FER2013 label); "
                    "--distill then blends the teachers with these targets.")
+@click.option("--keep-epochs", is_flag=True,
+              help="Also keep every epoch's weights (epochs/epoch-NN.npz in --out), to average with `edgefer average`.")
 @click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),
               help="tf.distribute strategy: auto = multi-worker when TF_CONFIG names several tasks, "
                    "mirrored with several GPUs, else single.")
@@ -147,6 +149,34 @@ def qat(source_run, run_dir, epochs, lr, batch_size, seed):
 
     with interrupt_ends_training(run_dir):
         metrics = finetune(source_run, run_dir, epochs, lr, batch_size, seed)
+    click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
+
+
+@main.command()
+@click.argument("sources", metavar="RUN [RUN_OR_EPOCH ...]", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "run_dir", required=True, type=click.Path(), help="New run folder to write.")
+@click.option("--data", "data_path", required=True, type=click.Path(), help="Dataset whose val split scores the mean.")
+@friendly_errors
+def average(sources, run_dir, data_path):
+    """Average the weights of runs trained from the same start into one model (a model soup).
+
+    The first RUN (a run folder or its model.keras) gives the network and config; the others
+    may be runs or epochs a run kept with `edgefer train --keep-epochs`. The new run folder is
+    scored on the val split and goes to `edgefer quantize` like any run.
+
+    \b
+    Example:
+      edgefer average runs/lite0 runs/lite0/epochs/epoch-0[6-9].npz --out runs/lite0-mean \\
+          --data ~/.cache/edgefer-data/fer2013
+    """
+    check_inputs(data_path, run_dir)
+    for source in sources:
+        check_inputs(source)
+    quiet_tensorflow()
+    require_tensorflow("average")
+    from edgefer.training.average import average_runs
+
+    metrics = average_runs(list(sources), run_dir, data_path)
     click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
 
 

@@ -3,7 +3,8 @@
 A run folder holds everything: ``config.json`` (written first), ``checkpoint.keras`` and
 ``state.json`` after every epoch (so ``--resume`` continues an interrupted run), ``history.csv``,
 ``curves.png``, ``model.keras`` (the epoch with the best validation accuracy), and for the
-validation split ``metrics.json`` and ``confusion.png``.
+validation split ``metrics.json`` and ``confusion.png``; with ``keep_epochs`` also
+``epochs/epoch-NN.npz``, every epoch's weights (for ``edgefer average``).
 """
 
 import csv
@@ -63,6 +64,7 @@ class TrainConfig:
     head_kernel: int = 3  # side of the head's convolution kernel (3: the paper's)
     freeze: int = 0  # backbone stages kept as they start, after the stem (0: train everything)
     stages: int = 7  # block stages of the backbone kept (7: all of them)
+    keep_epochs: bool = False  # each epoch's weights saved in epochs/, for ``edgefer average``
 
     @classmethod
     def from_saved(cls, saved):
@@ -75,6 +77,7 @@ class TrainConfig:
 
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
 TEACHER_CACHE = "teacher-probabilities.npy"  # the teachers' answers on the training faces
+EPOCHS_FOLDER = "epochs"  # with keep_epochs: epoch-NN.npz, each epoch's weights
 
 
 @keras.saving.register_keras_serializable("edgefer")
@@ -254,11 +257,20 @@ class EpochRecord(keras.callbacks.Callback):
 
 
 class RunCheckpoint(EpochRecord):
-    """EpochRecord plus checkpoint.keras (with optimizer state) and state.json for --resume."""
+    """EpochRecord plus checkpoint.keras (with optimizer state) and state.json for --resume;
+    with ``keep_epochs`` also each epoch's weights as epochs/epoch-NN.npz."""
+
+    def __init__(self, *args, keep_epochs=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keep_epochs = keep_epochs
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         self._save(self.model, "checkpoint.keras")
+        if self.keep_epochs:
+            os.makedirs(self._path(EPOCHS_FOLDER), exist_ok=True)
+            write_with(self._path(os.path.join(EPOCHS_FOLDER, f"epoch-{epoch + 1:02d}.npz")),
+                       lambda path: np.savez(path, *self.model.get_weights()))
         write_json(self._path("state.json"), {"epochs_done": epoch + 1, "best_val_accuracy": self.best})
 
 
@@ -364,7 +376,7 @@ def train(cfg, run_dir, resume=False):
     train_ds = training_dataset(cfg, train_split, labels, weights, global_batch, cfg.seed)
     rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
     title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
-    checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title)
+    checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title, keep_epochs=cfg.keep_epochs)
     if dist.multi_worker:
         checkpoint.set_model(model)
         fit_multi_worker(model, optimizer, loss, dist, train_ds, val_split, len(labels), cfg.epochs, checkpoint,

@@ -1,0 +1,55 @@
+"""``edgefer average``: one model whose weights are the mean of several trained ones.
+
+Runs fine-tuned from the same start (a run and its continuations, the epochs a run kept with
+``--keep-epochs``) lie close together in weight space; their mean is often better than each of
+them and costs no more to run (a "model soup", or stochastic weight averaging).
+"""
+
+import os
+
+import numpy as np
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.files import check_output_folder, write_json, write_with
+from edgefer.core.spec import check_labels
+from edgefer.data.datasets import load_dataset
+from edgefer.evaluation.reports import write_metrics
+from edgefer.training.model import load_model, predict
+from edgefer.training.runs import CONFIG_FILE, MODEL_FILE, resolve_run
+
+
+def read_weights(path: str, model) -> list:
+    """The weight arrays in ``path``: an epoch's .npz (from ``--keep-epochs``) or a run (folder or
+    model.keras); they must fit ``model``'s layers."""
+    if path.endswith(".npz"):
+        try:
+            with np.load(path) as saved:
+                weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        except (OSError, ValueError, KeyError) as exc:
+            raise EdgeferError(f"{path}: not an epoch's weights ({exc})".splitlines()[0]) from None
+    else:
+        weights = load_model(resolve_run(path)[0]).get_weights()
+    shapes = [w.shape for w in model.get_weights()]
+    if [w.shape for w in weights] != shapes:
+        raise EdgeferError(f"{path}: its weights do not fit the first run's network (another backbone, size or head)")
+    return weights
+
+
+def average_runs(sources: list, run_dir: str, data: str) -> dict:
+    """Write a run folder holding the mean of ``sources``' weights (the first must be a run: its
+    network and config are kept), scored on ``data``'s val split; returns the metrics."""
+    keras_path, config = resolve_run(sources[0])
+    for name in (MODEL_FILE, CONFIG_FILE):
+        if os.path.exists(os.path.join(run_dir, name)):
+            raise EdgeferError(f"{run_dir}: already holds {name}; choose another --out")
+    dataset = load_dataset(data, ("val",), config.get("train", {}).get("ferplus_mode", "majority"))
+    check_labels(dataset.labels, config["labels"], data, "dataset labels")
+    model = load_model(keras_path)
+    weights = [read_weights(path, model) for path in sources]
+    check_output_folder(run_dir)
+    model.set_weights([np.mean(arrays, axis=0).astype(arrays[0].dtype) for arrays in zip(*weights)])
+    write_json(os.path.join(run_dir, CONFIG_FILE), {**config, "averaged_from": [os.path.normpath(p) for p in sources]})
+    write_with(os.path.join(run_dir, MODEL_FILE), model.save)
+    part = dataset.split("val")
+    source = {"dataset": dataset.name, "path": os.path.abspath(data), "split": "val"}
+    return write_metrics(predict(model, part.images), part.labels, dataset.labels, run_dir, source, model.name)
