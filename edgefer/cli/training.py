@@ -153,20 +153,21 @@ def qat(source_run, run_dir, epochs, lr, batch_size, seed):
 
 
 @main.command()
-@click.argument("sources", metavar="RUN [RUN_OR_EPOCH ...]", nargs=-1, required=True, type=click.Path())
+@click.argument("sources", metavar="RUN_OR_EPOCH ...", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "run_dir", required=True, type=click.Path(), help="New run folder to write.")
 @click.option("--data", "data_path", required=True, type=click.Path(), help="Dataset whose val split scores the mean.")
 @friendly_errors
 def average(sources, run_dir, data_path):
     """Average the weights of runs trained from the same start into one model (a model soup).
 
-    The first RUN (a run folder or its model.keras) gives the network and config; the others
-    may be runs or epochs a run kept with `edgefer train --keep-epochs`. The new run folder is
-    scored on the val split and goes to `edgefer quantize` like any run.
+    Each source is a run (its folder or a .keras file in it) or an epoch a run kept with
+    `edgefer train --keep-epochs` (RUN/epochs/epoch-NN.npz); the first one's run gives the
+    network and config. The new run folder is scored on the val split and goes to
+    `edgefer quantize` like any run.
 
     \b
-    Example:
-      edgefer average runs/lite0 runs/lite0/epochs/epoch-0[6-9].npz --out runs/lite0-mean \\
+    Example (the last four of a 10-epoch run):
+      edgefer average runs/lite0/epochs/epoch-{07,08,09,10}.npz --out runs/lite0-mean \\
           --data ~/.cache/edgefer-data/fer2013
     """
     check_inputs(data_path, run_dir)

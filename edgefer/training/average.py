@@ -35,10 +35,15 @@ def read_weights(path: str, model) -> list:
     return weights
 
 
+def run_of(path: str) -> str:
+    """The run a source belongs to: the run itself, or for a kept epoch (RUN/epochs/epoch-NN.npz) its run folder."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(path))) if path.endswith(".npz") else path
+
+
 def average_runs(sources: list, run_dir: str, data: str) -> dict:
-    """Write a run folder holding the mean of ``sources``' weights (the first must be a run: its
-    network and config are kept), scored on ``data``'s val split; returns the metrics."""
-    keras_path, config = resolve_run(sources[0])
+    """Write a run folder holding the mean of ``sources``' weights (the first source's run gives
+    the network and config), scored on ``data``'s val split; returns the metrics."""
+    keras_path, config = resolve_run(run_of(sources[0]))
     for name in (MODEL_FILE, CONFIG_FILE):
         if os.path.exists(os.path.join(run_dir, name)):
             raise EdgeferError(f"{run_dir}: already holds {name}; choose another --out")

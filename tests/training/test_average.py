@@ -52,6 +52,15 @@ def test_average_writes_the_mean_of_a_run_and_its_epochs_as_a_run_that_scores_as
     assert json.load(open(tmp_path / "again" / "metrics.json"))["accuracy"] == pytest.approx(printed["accuracy"])
 
 
+def test_epochs_alone_are_averaged_on_their_runs_network(tiny_run, mini_fer2013, tmp_path):
+    out = str(tmp_path / "mean")
+    result = edgefer("average", epoch_file(tiny_run, 2), epoch_file(tiny_run, 4), "--out", out, "--data", mini_fer2013)
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = [np.mean(pair, axis=0) for pair in zip(npz_weights(epoch_file(tiny_run, 2)), npz_weights(epoch_file(tiny_run, 4)))]
+    assert all(np.allclose(w, e, atol=1e-6) for w, e in zip(keras_weights(os.path.join(out, "model.keras")), expected))
+    assert json.load(open(os.path.join(out, "config.json")))["image_size"] == 64
+
+
 def test_weights_of_another_network_are_refused_and_nothing_is_written(tiny_run, mini_fer2013, tmp_path):
     stranger = str(tmp_path / "stranger.npz")
     np.savez(stranger, np.zeros((3, 3)))
