@@ -13,14 +13,14 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_json, write_with
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import load_dataset
-from edgefer.evaluation.reports import write_metrics
-from edgefer.training.model import load_model, predict
+from edgefer.training.evaluate import write_split_metrics
+from edgefer.training.model import load_model
 from edgefer.training.runs import CONFIG_FILE, MODEL_FILE, resolve_run
 
 
-def read_weights(path: str, model) -> list:
+def read_weights(path: str, shapes: list) -> list:
     """The weight arrays in ``path``: an epoch's .npz (from ``--keep-epochs``) or a run (folder or
-    model.keras); they must fit ``model``'s layers."""
+    model.keras); they must have the network's ``shapes``."""
     if path.endswith(".npz"):
         try:
             with np.load(path) as saved:
@@ -29,7 +29,6 @@ def read_weights(path: str, model) -> list:
             raise EdgeferError(f"{path}: not an epoch's weights ({exc})".splitlines()[0]) from None
     else:
         weights = load_model(resolve_run(path)[0]).get_weights()
-    shapes = [w.shape for w in model.get_weights()]
     if [w.shape for w in weights] != shapes:
         raise EdgeferError(f"{path}: its weights do not fit the first run's network (another backbone, size or head)")
     return weights
@@ -50,11 +49,10 @@ def average_runs(sources: list, run_dir: str, data: str) -> dict:
     dataset = load_dataset(data, ("val",), config.get("train", {}).get("ferplus_mode", "majority"))
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     model = load_model(keras_path)
-    weights = [read_weights(path, model) for path in sources]
+    shapes = [w.shape for w in model.get_weights()]
+    weights = [read_weights(path, shapes) for path in sources]
     check_output_folder(run_dir)
     model.set_weights([np.mean(arrays, axis=0).astype(arrays[0].dtype) for arrays in zip(*weights)])
     write_json(os.path.join(run_dir, CONFIG_FILE), {**config, "averaged_from": [os.path.normpath(p) for p in sources]})
     write_with(os.path.join(run_dir, MODEL_FILE), model.save)
-    part = dataset.split("val")
-    source = {"dataset": dataset.name, "path": os.path.abspath(data), "split": "val"}
-    return write_metrics(predict(model, part.images), part.labels, dataset.labels, run_dir, source, model.name)
+    return write_split_metrics(model, dataset, data, "val", run_dir, model.name)

@@ -10,6 +10,14 @@ from edgefer.training.model import load_model, predict
 from edgefer.training.runs import resolve_run
 
 
+def write_split_metrics(model, dataset, data: str, split: str, out_dir: str, model_name: str) -> dict:
+    """Score ``model`` on ``split`` of the loaded ``dataset`` (read from ``data``): metrics.json and
+    confusion.png into ``out_dir``; returns the metrics."""
+    part = dataset.split(split)
+    source = {"dataset": dataset.name, "path": os.path.abspath(data), "split": split}
+    return write_metrics(predict(model, part.images), part.labels, dataset.labels, out_dir, source, model_name)
+
+
 def evaluate_run(run_path: str, data: str, split: str, out_dir: str = None, ferplus_mode: str = "majority") -> dict:
     """Write metrics.json and confusion.png for the run's model on ``split`` of ``data``
     (into ``out_dir``, by default ``eval-<split>`` beside the model); returns the metrics."""
@@ -19,6 +27,4 @@ def evaluate_run(run_path: str, data: str, split: str, out_dir: str = None, ferp
     dataset = load_dataset(data, (split,), ferplus_mode)
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     model = load_model(keras_path)
-    part = dataset.split(split)
-    source = {"dataset": dataset.name, "path": os.path.abspath(data), "split": split}
-    return write_metrics(predict(model, part.images), part.labels, dataset.labels, out_dir, source, model.name)
+    return write_split_metrics(model, dataset, data, split, out_dir, model.name)

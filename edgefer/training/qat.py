@@ -23,10 +23,10 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_json
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import stratified_indices
-from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
+from edgefer.training.evaluate import write_split_metrics
 from edgefer.training.int8_grid import STEM, fake_quant_kernel
-from edgefer.training.model import load_model, predict
+from edgefer.training.model import load_model
 from edgefer.training.runs import MODEL_FILE, resolve_run
 from edgefer.training.train import TEACHER_CACHE, EpochRecord, TrainConfig, make_dataset, training_dataset, training_splits
 
@@ -178,7 +178,5 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
                   verbose=1 if sys.stderr.isatty() else 2)
 
     best = load_model(os.path.join(run_dir, MODEL_FILE))
-    source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}
-    return write_metrics(predict(best, val_split.images), val_split.labels, labels, run_dir, source,
-                         config["backbone"])
+    return write_split_metrics(best, dataset, cfg.data, "val", run_dir, config["backbone"])
 

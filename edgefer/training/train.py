@@ -26,10 +26,10 @@ from edgefer.core.plots import curves_png
 from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import FER2013_LABELS, load_dataset, stratified_indices
 from edgefer.data.votes import ferplus_votes, with_votes
-from edgefer.evaluation.reports import write_metrics
 from edgefer.training.backbones import get_backbone
 from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
-from edgefer.training.model import build_classifier, freeze_early_stages, load_model, predict
+from edgefer.training.evaluate import write_split_metrics
+from edgefer.training.model import build_classifier, freeze_early_stages, load_model
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
 
@@ -387,9 +387,7 @@ def train(cfg, run_dir, resume=False):
                   callbacks=[checkpoint], verbose=1 if sys.stderr.isatty() else 2)
 
     best = load_model(os.path.join(run_dir, "model.keras"))
-    probs = predict(best, val_split.images)
-    source = {"dataset": dataset.name, "path": os.path.abspath(cfg.data), "split": "val"}
-    metrics = write_metrics(probs, val_split.labels, labels, run_dir, source, cfg.backbone)
+    metrics = write_split_metrics(best, dataset, cfg.data, "val", run_dir, cfg.backbone)
     if not dist.cluster.is_chief:
         shutil.rmtree(run_dir, ignore_errors=True)
     return metrics
