@@ -25,6 +25,9 @@ from edgefer.convert.options import MAX_ZOOM_CROP
               help="Round the kernels to their int8 values first: float32 and int8 files then share their weights.")
 @click.option("--with", "members", multiple=True, type=click.Path(),
               help="Another trained run (same labels) to average with MODEL inside the same file (repeatable).")
+@click.option("--mirror-members", is_flag=True,
+              help="The --with runs see the face's mirror image, MODEL the face: a flip average across networks, "
+                   "one pass each.")
 @friendly_errors
 def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
@@ -39,6 +42,8 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
           --calibration calibration/fer2013-stratified-512.txt --out models/
       edgefer quantize runs/lite0 --with runs/lite0-b --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/ --name ensemble
+      edgefer quantize runs/lite0 --with runs/lite0-b --mirror-members --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/ --name pair
       edgefer quantize runs/lite0 --flip-average --zoom-crop 2 --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/
     """

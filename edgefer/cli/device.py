@@ -121,6 +121,7 @@ def models(as_json):
         f"{m['name']}{' (default)' if m['default'] else ''}: {m['backbone']} on {m['dataset']}, "
         f"{m['size_mb']} MB, {m['image_size']} px inside"
         f"{', mean of ' + ' + '.join(m['members']) if m['members'] else ''}"
+        f"{' (the others on the mirror image)' if m['mirror_members'] else ''}"
         f"{', flip-averaged' if m['flip_average'] else ''}, labels {', '.join(m['labels'])}\n"
         f"  int8: {m['path']}\n  float32: {m['float_path']}{'' if m['float_available'] else ' (not in this installation)'}"
         + (f"\n  classifier p50: {m['latency']['p50_ms']['1_thread']} ms on 1 thread, {m['latency']['p50_ms']['2_threads']} ms "

@@ -15,7 +15,8 @@ class QuantizeOptions:
     """How to convert: which ``modes``, the int8 file's ``io_type``, the flip average built in
     (``zoom_crop``: pixels cut from each side of the unmirrored face), kernels snapped to the int8
     grid first, Edge TPU compilation, the file name stem, and other runs (``members``) whose
-    predictions the file averages with the main run's."""
+    predictions the file averages with the main run's (with ``mirror_members``, predictions on the
+    face's mirror image: a flip average spread over different networks at one pass each)."""
 
     modes: Sequence[str] = MODES
     io_type: str = "int8"
@@ -25,6 +26,7 @@ class QuantizeOptions:
     edgetpu: bool = False
     name: Optional[str] = None
     members: Sequence[str] = ()
+    mirror_members: bool = False
 
     def __post_init__(self):
         for mode in self.modes:
@@ -36,5 +38,9 @@ class QuantizeOptions:
             raise EdgeferError(f"unknown io type {self.io_type!r}; choose from {', '.join(IO_TYPES)}")
         if self.zoom_crop and not self.flip_average:
             raise EdgeferError("--zoom-crop changes the unmirrored pass of the flip average; add --flip-average")
+        if self.mirror_members and not self.members:
+            raise EdgeferError("--mirror-members needs another run to average with: add --with RUN")
+        if self.mirror_members and self.flip_average:
+            raise EdgeferError("--mirror-members and --flip-average both mirror the face; choose one")
         if not 0 <= self.zoom_crop <= MAX_ZOOM_CROP:
             raise EdgeferError(f"--zoom-crop must be 0 to {MAX_ZOOM_CROP} pixels of the 48x48 face, not {self.zoom_crop}")

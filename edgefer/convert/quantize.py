@@ -78,6 +78,7 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibratio
         "dataset": config["dataset"]["name"],
         "flip_average": options.flip_average,
         "zoom_crop": options.zoom_crop,
+        "mirror_members": options.mirror_members,
         "weights_on_int8_grid": options.snap_weights,
     }
     if mode == "int8":
@@ -87,9 +88,10 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibratio
     return metadata
 
 
-def check_float_twin(models, tflite_path: str, faces: np.ndarray, flip_average: bool = False, zoom_crop: int = 0) -> float:
+def check_float_twin(models, tflite_path: str, faces: np.ndarray, options: QuantizeOptions = QuantizeOptions()) -> float:
     """Max |prob difference| between the Keras models' mean prediction and their float32 TFLite file."""
-    expected = np.mean([predict(model, faces, flip_average=flip_average, zoom_crop=zoom_crop) for model in models], axis=0)
+    expected = np.mean([predict(model, faces, flip_average=options.flip_average, zoom_crop=options.zoom_crop,
+                                mirrored=options.mirror_members and i > 0) for i, model in enumerate(models)], axis=0)
     difference = float(np.abs(expected - Classifier(tflite_path).predict(faces)).max())
     if difference >= FLOAT_TOLERANCE:
         raise EdgeferError(f"{tflite_path}: float32 file differs from the Keras model by {difference:.2e} "
@@ -103,7 +105,8 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
 
     With ``snap_weights`` every file is made from the model with its kernels rounded to the
     int8 grid (``edgefer.training.int8_grid``), so float32 and int8 files hold the same weights.
-    With ``options.members`` the files average the main run and those runs (an ensemble)."""
+    With ``options.members`` the files average the main run and those runs (an ensemble), which
+    see the face's mirror image with ``options.mirror_members``."""
     check_output_folder(out_dir, create=False)
     runs = [resolve_run(path) for path in (model_path, *options.members)]
     keras_path, config = runs[0]
@@ -119,8 +122,9 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
     if options.snap_weights:
         for model in models:
             snap_to_int8_grid(model)
-    exports = [export_model(model, run["backbone"], options.flip_average, options.zoom_crop)
-               for model, (_, run) in zip(models, runs)]
+    exports = [export_model(model, run["backbone"], options.flip_average, options.zoom_crop,
+                            mirrored=options.mirror_members and i > 0)
+               for i, (model, (_, run)) in enumerate(zip(models, runs))]
     export = exports[0] if len(exports) == 1 else average_models(exports)
     members = [{"run": run_name(path), "backbone": run["backbone"], "image_size": run["image_size"]}
                for path, run in runs] if options.members else None
@@ -144,8 +148,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
                 echo(compile_for_edgetpu(path, out_dir))
         written[mode] = path
     if "float32" in written:
-        difference = check_float_twin(models, written["float32"], dataset.split("val").images[:100], options.flip_average,
-                                      options.zoom_crop)
+        difference = check_float_twin(models, written["float32"], dataset.split("val").images[:100], options)
         echo(f"float32 file matches the Keras model{'s' if len(models) > 1 else ''}: max |dprob| = {difference:.1e} "
              "on 100 val images")
     return written

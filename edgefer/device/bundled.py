@@ -41,6 +41,7 @@ def bundled_models():
             "flip_average": metadata.get("flip_average", False),
             "zoom_crop": metadata.get("zoom_crop", 0),
             "members": [member["run"] for member in metadata.get("members", [])],
+            "mirror_members": metadata.get("mirror_members", False),
             "size_mb": round(os.path.getsize(path) / 1e6, 2),
             "default": name == DEFAULT_MODEL,
             "latency": {"p50_ms": record["models"][name], "machine": record["machine"]}

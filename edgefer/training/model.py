@@ -189,11 +189,12 @@ def horizontal_flip(face, size):
     return keras.layers.Reshape((size, size, 1))(mirrored)
 
 
-def export_model(model, backbone_name, flip_average=False, zoom_crop=0):
+def export_model(model, backbone_name, flip_average=False, zoom_crop=0, mirrored=False):
     """The trained network rebuilt for TFLite, computing the same function (with
     ``flip_average``: the mean of its outputs on the face and on its mirror image; with
     ``zoom_crop`` N as well, the unmirrored pass sees the face with N pixels cut from each side,
-    enlarged to the network's input size, so the two passes differ in framing too).
+    enlarged to the network's input size, so the two passes differ in framing too; with
+    ``mirrored``: its output on the mirror image alone).
 
     It takes normalised faces, ``(x - mean) / scale``, so an int8 input maps raw pixels onto
     integers with no rescaling ops. For EfficientNet-Lite the gray-to-RGB copy is folded into
@@ -227,7 +228,7 @@ def export_model(model, backbone_name, flip_average=False, zoom_crop=0):
 
     face = keras.Input(model.input_shape[1:], batch_size=1, name="face")  # static shapes for the Edge TPU
     if not flip_average:
-        return keras.Model(face, network(face), name=model.name)
+        return keras.Model(face, network(horizontal_flip(face, FACE_SIZE) if mirrored else face), name=model.name)
     unmirrored = keras.layers.Cropping2D(zoom_crop, name="zoom_crop")(face) if zoom_crop else face
     both = keras.layers.Average(name="flip_average")([network(unmirrored), network(horizontal_flip(face, FACE_SIZE))])
     return keras.Model(face, both, name=model.name)
@@ -262,10 +263,13 @@ def on_smaller_faces(model, side):
     return keras.Model(face, x, name=f"{model.name}_on_{side}px")
 
 
-def predict(model, images, batch_size=256, flip_average=False, zoom_crop=0):
+def predict(model, images, batch_size=256, flip_average=False, zoom_crop=0, mirrored=False):
     """Class probabilities for uint8 faces of shape (N, 48, 48); with ``flip_average`` the mean
     of the predictions on the faces and on their mirror images, and with ``zoom_crop`` N the
-    unmirrored faces first lose N pixels on each side (as ``export_model`` builds it)."""
+    unmirrored faces first lose N pixels on each side (as ``export_model`` builds it); with
+    ``mirrored`` the predictions on the mirror images alone."""
+    if mirrored:
+        images = np.ascontiguousarray(images[:, :, ::-1])
     if flip_average and zoom_crop:
         side = images.shape[1] - 2 * zoom_crop
         cropped = images[:, zoom_crop:-zoom_crop, zoom_crop:-zoom_crop, None].astype(np.float32)
@@ -273,6 +277,6 @@ def predict(model, images, batch_size=256, flip_average=False, zoom_crop=0):
     else:
         probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
     if flip_average:
-        mirrored = np.ascontiguousarray(images[:, :, ::-1])
-        probs = (probs + model.predict(mirrored[..., None].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
+        mirror_images = np.ascontiguousarray(images[:, :, ::-1])
+        probs = (probs + model.predict(mirror_images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
     return probs

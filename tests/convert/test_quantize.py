@@ -167,6 +167,23 @@ def test_an_ensemble_file_averages_its_members(tiny_run, tiny_tflite, mini_fer20
     assert [(m["run"], m["image_size"]) for m in members] == [("tiny", 64), ("member", 64)]
 
 
+def test_mirrored_members_see_the_mirror_image(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    member = reversed_member(tiny_run, str(tmp_path / "member"))
+    common = ("--data", mini_fer2013, "--calibration", tiny_tflite["manifest"], "--out", str(tmp_path), "--modes")
+    for args in ((member, *common, "float32"), (tiny_run, "--with", member, "--mirror-members", *common, "float32",
+                                                "--name", "pair")):
+        result = edgefer("quantize", *args)
+        assert result.returncode == 0, result.stderr[-3000:]
+    faces = load_dataset(mini_fer2013, ("test",)).splits["test"].images[:100]
+    mirrored = np.ascontiguousarray(faces[:, :, ::-1])
+    main_on_face = Classifier(tiny_tflite["float32"]).predict(faces)
+    member_on_mirror = Classifier(str(tmp_path / "member_float32.tflite")).predict(mirrored)
+    pair = Classifier(str(tmp_path / "pair_float32.tflite"))
+    assert np.abs(pair.predict(faces) - (main_on_face + member_on_mirror) / 2).max() < 1e-4
+    assert np.abs(pair.predict(mirrored) - pair.predict(faces)).max() > 1e-3  # not symmetric, unlike a flip average
+    assert read_metadata(str(tmp_path / "pair_float32.tflite"))["mirror_members"] is True
+
+
 def test_a_member_with_other_labels_is_refused_before_writing(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
     member = reversed_member(tiny_run, str(tmp_path / "member"), labels=list("abcdefg"))
     out = tmp_path / "out"
