@@ -1,0 +1,52 @@
+"""Which two trained runs make the best mirror-member pair: every ordered pair scored on one split.
+
+Usage: python benchmarks/mirror_pairs.py DATA RUN RUN [RUN ...] [--split val] [--ferplus-mode seven] [--top 10]
+
+A mirror-member file (``edgefer quantize A --with B --mirror-members``) averages network A on the
+face and network B on its mirror image, at the cost of one flip-averaged network. Each run's
+Keras model predicts the faces and their mirror images once; every ordered pair (A, B) is then
+scored from those predictions, beside each run's own flip average. Choices belong on validation
+(FER2013 PublicTest, FER+ Valid), so ``val`` is the default split.
+"""
+
+import argparse
+import itertools
+import os
+
+from edgefer.data.datasets import FERPLUS_MODES, load_dataset
+from edgefer.training.model import load_model, predict
+from edgefer.training.runs import resolve_run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data")
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--ferplus-mode", default="seven", choices=FERPLUS_MODES,
+                        help="FER+ labels: seven (majority in FER2013's classes) suits the FER2013 models")
+    parser.add_argument("--top", type=int, default=10, help="How many of the best pairs to print.")
+    args = parser.parse_args()
+    part = load_dataset(args.data, (args.split,), args.ferplus_mode).split(args.split)
+    names = [os.path.basename(os.path.normpath(run)) for run in args.runs]
+    on_face, on_mirror = {}, {}
+    for name, run in zip(names, args.runs):
+        model = load_model(resolve_run(run)[0])
+        on_face[name] = predict(model, part.images)
+        on_mirror[name] = predict(model, part.images, mirrored=True)
+
+    def accuracy(probs):
+        return float((probs.argmax(1) == part.labels).mean())
+
+    print(f"{args.data} {args.split}, n = {len(part)}")
+    for name in names:
+        print(f"{name}: face {accuracy(on_face[name]):.4f}, flip average {accuracy(on_face[name] + on_mirror[name]):.4f}")
+    pairs = sorted(((accuracy(on_face[a] + on_mirror[b]), a, b) for a, b in itertools.permutations(names, 2)),
+                   reverse=True)
+    print(f"best {min(args.top, len(pairs))} of {len(pairs)} ordered pairs (first on the face, second on the mirror image):")
+    for score, a, b in pairs[:args.top]:
+        print(f"  {a} + {b}: {score:.4f}")
+
+
+if __name__ == "__main__":
+    main()
