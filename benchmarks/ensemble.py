@@ -15,14 +15,25 @@ from edgefer.data.datasets import FERPLUS_MODES, load_dataset
 from edgefer.device.runtime import Classifier
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def scoring_parser(description: str, members: str) -> argparse.ArgumentParser:
+    """The arguments of a script that scores several ``members`` on one split: DATA, the
+    members, --split (validation by default) and --ferplus-mode."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("data")
-    parser.add_argument("models", nargs="+")
+    parser.add_argument(members, nargs="+")
     parser.add_argument("--split", default="val")
     parser.add_argument("--ferplus-mode", default="seven", choices=FERPLUS_MODES,
                         help="FER+ labels: seven (majority in FER2013's classes) suits the FER2013 models")
-    args = parser.parse_args()
+    return parser
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy of class probabilities against labels."""
+    return float((probs.argmax(1) == labels).mean())
+
+
+def main():
+    args = scoring_parser(__doc__.splitlines()[0], "models").parse_args()
     dataset = load_dataset(args.data, (args.split,), args.ferplus_mode)
     part = dataset.split(args.split)
     probs = []
@@ -30,9 +41,9 @@ def main():
         classifier = Classifier(path, threads=1)
         check_labels(dataset.labels, classifier.labels, args.data, "dataset labels")
         probs.append(classifier.predict(part.images))
-        print(f"{os.path.basename(path)}: {(probs[-1].argmax(1) == part.labels).mean():.4f}", flush=True)
+        print(f"{os.path.basename(path)}: {accuracy(probs[-1], part.labels):.4f}", flush=True)
     mean = np.mean(probs, axis=0)
-    print(f"mean of {len(probs)}: {(mean.argmax(1) == part.labels).mean():.4f} ({dataset.name} {args.split}, n = {len(part)})")
+    print(f"mean of {len(probs)}: {accuracy(mean, part.labels):.4f} ({dataset.name} {args.split}, n = {len(part)})")
 
 
 if __name__ == "__main__":

@@ -9,22 +9,18 @@ scored from those predictions, beside each run's own flip average. Choices belon
 (FER2013 PublicTest, FER+ Valid), so ``val`` is the default split.
 """
 
-import argparse
 import itertools
 import os
 
-from edgefer.data.datasets import FERPLUS_MODES, load_dataset
+from ensemble import accuracy, scoring_parser
+
+from edgefer.data.datasets import load_dataset
 from edgefer.training.model import load_model, predict
 from edgefer.training.runs import resolve_run
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data")
-    parser.add_argument("runs", nargs="+")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--ferplus-mode", default="seven", choices=FERPLUS_MODES,
-                        help="FER+ labels: seven (majority in FER2013's classes) suits the FER2013 models")
+    parser = scoring_parser(__doc__.splitlines()[0], "runs")
     parser.add_argument("--top", type=int, default=10, help="How many of the best pairs to print.")
     args = parser.parse_args()
     part = load_dataset(args.data, (args.split,), args.ferplus_mode).split(args.split)
@@ -35,17 +31,17 @@ def main():
         on_face[name] = predict(model, part.images)
         on_mirror[name] = predict(model, part.images, mirrored=True)
 
-    def accuracy(probs):
-        return float((probs.argmax(1) == part.labels).mean())
+    def score(probs):
+        return accuracy(probs, part.labels)
 
     print(f"{args.data} {args.split}, n = {len(part)}")
     for name in names:
-        print(f"{name}: face {accuracy(on_face[name]):.4f}, flip average {accuracy(on_face[name] + on_mirror[name]):.4f}")
-    pairs = sorted(((accuracy(on_face[a] + on_mirror[b]), a, b) for a, b in itertools.permutations(names, 2)),
+        print(f"{name}: face {score(on_face[name]):.4f}, flip average {score(on_face[name] + on_mirror[name]):.4f}")
+    pairs = sorted(((score(on_face[a] + on_mirror[b]), a, b) for a, b in itertools.permutations(names, 2)),
                    reverse=True)
     print(f"best {min(args.top, len(pairs))} of {len(pairs)} ordered pairs (first on the face, second on the mirror image):")
-    for score, a, b in pairs[:args.top]:
-        print(f"  {a} + {b}: {score:.4f}")
+    for pair_accuracy, a, b in pairs[:args.top]:
+        print(f"  {a} + {b}: {pair_accuracy:.4f}")
 
 
 if __name__ == "__main__":

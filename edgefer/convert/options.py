@@ -28,6 +28,10 @@ class QuantizeOptions:
     members: Sequence[str] = ()
     mirror_members: bool = False
 
+    def sees_mirror(self, index: int) -> bool:
+        """Whether the file's network number ``index`` (0: MODEL, then the members) sees the mirror image alone."""
+        return self.mirror_members and index > 0
+
     def __post_init__(self):
         for mode in self.modes:
             if mode not in MODES:

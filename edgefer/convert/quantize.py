@@ -91,7 +91,7 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibratio
 def check_float_twin(models, tflite_path: str, faces: np.ndarray, options: QuantizeOptions = QuantizeOptions()) -> float:
     """Max |prob difference| between the Keras models' mean prediction and their float32 TFLite file."""
     expected = np.mean([predict(model, faces, flip_average=options.flip_average, zoom_crop=options.zoom_crop,
-                                mirrored=options.mirror_members and i > 0) for i, model in enumerate(models)], axis=0)
+                                mirrored=options.sees_mirror(i)) for i, model in enumerate(models)], axis=0)
     difference = float(np.abs(expected - Classifier(tflite_path).predict(faces)).max())
     if difference >= FLOAT_TOLERANCE:
         raise EdgeferError(f"{tflite_path}: float32 file differs from the Keras model by {difference:.2e} "
@@ -123,7 +123,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         for model in models:
             snap_to_int8_grid(model)
     exports = [export_model(model, run["backbone"], options.flip_average, options.zoom_crop,
-                            mirrored=options.mirror_members and i > 0)
+                            mirrored=options.sees_mirror(i))
                for i, (model, (_, run)) in enumerate(zip(models, runs))]
     export = exports[0] if len(exports) == 1 else average_models(exports)
     members = [{"run": run_name(path), "backbone": run["backbone"], "image_size": run["image_size"]}
