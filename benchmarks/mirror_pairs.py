@@ -1,11 +1,13 @@
 """Which two trained runs make the best mirror-member pair: every ordered pair scored on one split.
 
-Usage: python benchmarks/mirror_pairs.py DATA RUN RUN [RUN ...] [--split val] [--ferplus-mode seven] [--top 10]
+Usage: python benchmarks/mirror_pairs.py DATA RUN RUN [RUN ...] [--split val] [--ferplus-mode seven] [--top 10] [--sets K]
 
 A mirror-member file (``edgefer quantize A --with B --mirror-members``) averages network A on the
 face and network B on its mirror image, at the cost of one flip-averaged network. Each run's
 Keras model predicts the faces and their mirror images once; every ordered pair (A, B) is then
-scored from those predictions, beside each run's own flip average. Choices belong on validation
+scored from those predictions, beside each run's own flip average; with ``--sets K`` also every
+set of two to K runs, each flip-averaged (what a teacher set, or an ensemble beyond the latency
+budget, would score). Choices belong on validation
 (FER2013 PublicTest, FER+ Valid), so ``val`` is the default split.
 """
 
@@ -21,7 +23,8 @@ from edgefer.training.runs import resolve_run
 
 def main():
     parser = scoring_parser(__doc__.splitlines()[0], "runs")
-    parser.add_argument("--top", type=int, default=10, help="How many of the best pairs to print.")
+    parser.add_argument("--top", type=int, default=10, help="How many of the best pairs (and sets) to print.")
+    parser.add_argument("--sets", type=int, default=0, help="Also score every set of 2 to K runs, each flip-averaged.")
     args = parser.parse_args()
     part = load_dataset(args.data, (args.split,), args.ferplus_mode).split(args.split)
     names = [os.path.basename(os.path.normpath(run)) for run in args.runs]
@@ -42,6 +45,13 @@ def main():
     print(f"best {min(args.top, len(pairs))} of {len(pairs)} ordered pairs (first on the face, second on the mirror image):")
     for pair_accuracy, a, b in pairs[:args.top]:
         print(f"  {a} + {b}: {pair_accuracy:.4f}")
+    if args.sets >= 2:
+        sets = sorted(((score(sum(on_face[n] + on_mirror[n] for n in chosen)), chosen)
+                       for size in range(2, args.sets + 1) for chosen in itertools.combinations(names, size)),
+                      reverse=True)
+        print(f"best {min(args.top, len(sets))} of {len(sets)} sets of 2 to {args.sets} runs, each flip-averaged:")
+        for set_accuracy, chosen in sets[:args.top]:
+            print(f"  {' + '.join(chosen)}: {set_accuracy:.4f}")
 
 
 if __name__ == "__main__":
