@@ -32,15 +32,21 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(1) == labels).mean())
 
 
+def file_probabilities(path: str, dataset, part, data: str) -> np.ndarray:
+    """A TFLite file's class probabilities on the faces of ``part`` (one thread), after checking
+    that its labels are the dataset's."""
+    classifier = Classifier(path, threads=1)
+    check_labels(dataset.labels, classifier.labels, data, "dataset labels")
+    return classifier.predict(part.images)
+
+
 def main():
     args = scoring_parser(__doc__.splitlines()[0], "models").parse_args()
     dataset = load_dataset(args.data, (args.split,), args.ferplus_mode)
     part = dataset.split(args.split)
     probs = []
     for path in args.models:
-        classifier = Classifier(path, threads=1)
-        check_labels(dataset.labels, classifier.labels, args.data, "dataset labels")
-        probs.append(classifier.predict(part.images))
+        probs.append(file_probabilities(path, dataset, part, args.data))
         print(f"{os.path.basename(path)}: {accuracy(probs[-1], part.labels):.4f}", flush=True)
     mean = np.mean(probs, axis=0)
     print(f"mean of {len(probs)}: {accuracy(mean, part.labels):.4f} ({dataset.name} {args.split}, n = {len(part)})")

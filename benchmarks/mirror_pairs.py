@@ -34,19 +34,21 @@ def main():
         on_face[name] = predict(model, part.images)
         on_mirror[name] = predict(model, part.images, mirrored=True)
 
+    flip_average = {name: on_face[name] + on_mirror[name] for name in names}
+
     def score(probs):
         return accuracy(probs, part.labels)
 
     print(f"{args.data} {args.split}, n = {len(part)}")
     for name in names:
-        print(f"{name}: face {score(on_face[name]):.4f}, flip average {score(on_face[name] + on_mirror[name]):.4f}")
+        print(f"{name}: face {score(on_face[name]):.4f}, flip average {score(flip_average[name]):.4f}")
     pairs = sorted(((score(on_face[a] + on_mirror[b]), a, b) for a, b in itertools.permutations(names, 2)),
                    reverse=True)
     print(f"best {min(args.top, len(pairs))} of {len(pairs)} ordered pairs (first on the face, second on the mirror image):")
     for pair_accuracy, a, b in pairs[:args.top]:
         print(f"  {a} + {b}: {pair_accuracy:.4f}")
     if args.sets >= 2:
-        sets = sorted(((score(sum(on_face[n] + on_mirror[n] for n in chosen)), chosen)
+        sets = sorted(((score(sum(flip_average[n] for n in chosen)), chosen)
                        for size in range(2, args.sets + 1) for chosen in itertools.combinations(names, size)),
                       reverse=True)
         print(f"best {min(args.top, len(sets))} of {len(sets)} sets of 2 to {args.sets} runs, each flip-averaged:")
