@@ -13,10 +13,11 @@ import json
 from edgefer.core.files import write_json
 from edgefer.device.bench import bench, machine
 from edgefer.device.bundled import LATENCY_RECORD, bundled_models
+from edgefer.device.profiles import DeviceSettings
 
 
 def classifier_p50(path, threads, runs):
-    return bench(path, threads=threads, runs=runs)["classifier_ms"]["p50"]
+    return bench(DeviceSettings(model_path=path, threads=threads), runs=runs)["classifier_ms"]["p50"]
 
 
 def main():

@@ -1,6 +1,6 @@
 """Real photographs end to end, several classifiers side by side in one run: photo in, label out.
 
-Usage: python benchmarks/real_photos.py MODEL [MODEL ...] [--photos PHOTOS] [--detector blazeface-full] [--out real-photos.json]
+Usage: python benchmarks/real_photos.py MODEL [MODEL ...] [--photos PHOTOS] [--detector blazeface] [--out real-photos.json]
 
 Every photo of yale-4class (in PHOTOS, the extracted photos.tar.gz, by default
 ~/.cache/edgefer-data/photos) goes through the device path: the detector, alignment, the crop
@@ -19,10 +19,10 @@ import os
 
 import cv2
 
+from edgefer.device.assemble import assemble
 from edgefer.device.bench import machine
-from edgefer.device.faces import DETECTORS, make_detector
-from edgefer.device.pipeline import EmotionPipeline
-from edgefer.device.runtime import Classifier
+from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
+from edgefer.device.profiles import DeviceSettings
 
 
 def yale_photos(folder):
@@ -55,16 +55,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--photos", default=os.path.expanduser("~/.cache/edgefer-data/photos"))
-    parser.add_argument("--detector", default="blazeface-full", choices=list(DETECTORS))
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, choices=list(DETECTORS))
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     photos = yale_photos(os.path.join(args.photos, "yale-4class"))
     if not photos:
         raise SystemExit(f"no photos in {os.path.join(args.photos, 'yale-4class')}")
-    finder = make_detector(args.detector, threads=1)
     rows, first = [], None
     for path in args.models:
-        pipeline = EmotionPipeline(Classifier(path, threads=1), finder, smooth=1)
+        pipeline = assemble(DeviceSettings(model_path=path, detector=args.detector, threads=1, smooth=1))
         right = right_or_wrong(photo_scores(pipeline, photos), photos)
         first = right if first is None else first
         only_first = sum(a and not b for a, b in zip(first, right))

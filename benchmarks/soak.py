@@ -15,10 +15,9 @@ import time
 
 import cv2
 
+from edgefer.device.assemble import assemble
 from edgefer.device.bundled import resolve_model
-from edgefer.device.faces import make_detector
-from edgefer.device.pipeline import EmotionPipeline
-from edgefer.device.runtime import Classifier
+from edgefer.device.profiles import DeviceSettings
 from edgefer.device.sources import sample_frames
 
 
@@ -63,7 +62,7 @@ def main():
     args = parser.parse_args()
 
     video = args.video or write_clip(os.path.join(tempfile.mkdtemp(), "soak.avi"))
-    pipeline = EmotionPipeline(Classifier(resolve_model(args.model)), make_detector())
+    pipeline = assemble(DeviceSettings(model_path=resolve_model(args.model)))
     start, faces, warm_rss = time.perf_counter(), 0, None
     for i, frame in enumerate(looped_frames(video, args.frames)):
         faces += len(pipeline.process(frame))

@@ -6,6 +6,7 @@ fast tier, which needs neither TensorFlow nor the datasets.
 """
 
 import os
+import shutil
 import subprocess
 import tarfile
 
@@ -23,19 +24,36 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+def archive_sum(name):
+    """The archive's line in ../shared/datasets/SHA256SUMS ("" when there is none)."""
+    sums = os.path.join(SHARED_DATASETS, "SHA256SUMS")
+    if not os.path.exists(sums):
+        return ""
+    with open(sums) as f:
+        return next((line.split()[0] for line in f if line.strip().endswith(f"{name}.tar.gz")), "")
+
+
 def data_root():
-    """EDGEFER_DATA if set; else the cache, filled from ../shared/datasets when that exists."""
-    root = os.environ.get("EDGEFER_DATA", DATA_CACHE)
-    names = ("fer2013", "ferplus", "photos")
-    missing = [n for n in names if not os.path.isdir(os.path.join(root, n))]
-    if missing:
-        if "EDGEFER_DATA" in os.environ or not os.path.exists(os.path.join(SHARED_DATASETS, "fer2013.tar.gz")):
-            return None
-        os.makedirs(root, exist_ok=True)
-        for name in missing:
-            with tarfile.open(os.path.join(SHARED_DATASETS, f"{name}.tar.gz")) as tar:
-                tar.extractall(root, filter="data")
-    return root
+    """EDGEFER_DATA if set; else the cache, filled from ../shared/datasets when that exists. A
+    cached dataset whose archive has changed since it was extracted (its SHA256SUMS line differs
+    from the one stamped at extraction) is extracted again."""
+    if "EDGEFER_DATA" in os.environ:
+        return os.environ["EDGEFER_DATA"]
+    if not os.path.exists(os.path.join(SHARED_DATASETS, "fer2013.tar.gz")):
+        return DATA_CACHE if os.path.isdir(os.path.join(DATA_CACHE, "fer2013")) else None
+    for name in ("fer2013", "ferplus", "photos"):
+        folder, stamp = os.path.join(DATA_CACHE, name), os.path.join(DATA_CACHE, f".{name}.sha256")
+        expected = archive_sum(name)
+        current = open(stamp).read().strip() if os.path.exists(stamp) else None
+        if os.path.isdir(folder) and current == expected:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(DATA_CACHE, exist_ok=True)
+        with tarfile.open(os.path.join(SHARED_DATASETS, f"{name}.tar.gz")) as tar:
+            tar.extractall(DATA_CACHE, filter="data")
+        with open(stamp, "w") as f:
+            f.write(expected)
+    return DATA_CACHE
 
 
 def _dataset(name):

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+from dataclasses import replace
 
 import click
 
@@ -14,7 +15,7 @@ MODEL = click.option("--model", "model_path", default=None,
                      help="A bundled model's name (see `edgefer models`) or a .tflite file [the profile's, or fer2013-lite0].")
 DEVICE = click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
 DETECTOR = click.option("--detector", default=None, type=click.Choice(DETECTORS),
-                        help="Face detector [profile's, or blazeface-full].")
+                        help="Face detector [profile's, or blazeface: both BlazeFace models, near and far].")
 THREADS = click.option("--threads", default=None, type=click.IntRange(min=1, max=256),
                        help="Interpreter threads [profile or runtime default].")
 
@@ -71,11 +72,9 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
       edgefer run --source clip.mp4 --output annotated.mp4 --no-display
       edgefer run --camera 0 --serve 0.0.0.0:8765 --token-file /etc/edgefer/token --no-display
     """
-    from edgefer.device.faces import make_detector
+    from edgefer.device.assemble import assemble
     from edgefer.device.live import RunOptions, check_output_path, run_stream
-    from edgefer.device.pipeline import EmotionPipeline
     from edgefer.device.profiles import device_settings
-    from edgefer.device.runtime import Classifier
     from edgefer.device.serve import LiveServer, ServeOptions, announce, parse_address, resolve_token
     from edgefer.device.sources import looping, open_source
 
@@ -86,12 +85,11 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
         host, port = parse_address(serve_address)
         token, generated = resolve_token(host, token_file)
         serve_options = ServeOptions(host, port, token, video=not no_video, max_clients=max_clients)
-    settings = device_settings(device, model_path, threads, min_face, detector)
+    settings = device_settings(device, model_path, threads, min_face, detector, min_score=min_score, tiles=detect_tiles,
+                               margin=margin, smooth=smooth)
     if camera is None and source is None:
         camera = settings.camera
-    classifier = Classifier(settings.model_path, delegate=settings.delegate, threads=settings.threads)
-    finder = make_detector(settings.detector, min_score, settings.min_face, detect_tiles, settings.threads)
-    pipeline = EmotionPipeline(classifier, finder, margin=margin, smooth=smooth)
+    pipeline = assemble(settings)
     if display is None:
         display = bool(os.environ.get("DISPLAY")) and not as_json
     options = RunOptions(as_json=as_json, output=output, display=display, max_frames=max_frames)
@@ -101,7 +99,7 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
         if server:
             announce(server, generated)
         summary = run_stream(frames, pipeline, options=options, server=server)
-    summary.update({"model": os.path.basename(settings.model_path), "runtime": classifier.runtime})
+    summary.update({"model": os.path.basename(settings.model_path), "runtime": pipeline.classifier.runtime})
     click.echo("summary: " + json.dumps(summary), err=True)
 
 
@@ -171,7 +169,7 @@ def bench(model_path, device, runs, threads, detector, all_models, as_json):
         raise EdgeferError("give either --model or --all-models, not both")
     settings = device_settings(device, model_path, threads, detector=detector)
     paths = [m["path"] for m in bundled_models()] if all_models else [settings.model_path]
-    reports = [run_bench(path, settings.delegate, settings.threads, runs, detector=settings.detector) for path in paths]
+    reports = [run_bench(replace(settings, model_path=path), runs) for path in paths]
     if as_json:
         click.echo(json.dumps(reports if all_models else reports[0], indent=2))
         return

@@ -9,7 +9,7 @@ from edgefer.cli.app import FiniteRange, friendly_errors, main
 from edgefer.cli.data import FERPLUS_MODE
 from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import SPLITS
-from edgefer.device.faces import DETECTORS
+from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
 
 
 @main.command()
@@ -99,7 +99,7 @@ def framing_fit(data_path, out_path, limit, models):
 @click.option("--model", "model_path", default=None, type=click.Path(), help="TFLite model [the bundled int8 model].")
 @click.option("--geometry", "geometry_path", default=None, type=click.Path(),
               help="Geometry JSON to use instead of the model's own.")
-@click.option("--detector", default="blazeface-full", show_default=True, type=click.Choice(DETECTORS))
+@click.option("--detector", default=DEFAULT_DETECTOR, show_default=True, type=click.Choice(DETECTORS))
 @click.option("--split", default="val", show_default=True, type=click.Choice(SPLITS))
 @click.option("--limit", default=0, type=click.IntRange(min=0), help="Use a class-stratified subset of N faces.")
 @friendly_errors

@@ -3,14 +3,14 @@
 import os
 import platform
 import time
+from dataclasses import replace
 from typing import Callable, Optional
 
 import numpy as np
 
-from edgefer.device.faces import DEFAULT_DETECTOR, make_detector
+from edgefer.device.assemble import assemble
 from edgefer.device.framing import crop_for
-from edgefer.device.pipeline import EmotionPipeline
-from edgefer.device.runtime import Classifier
+from edgefer.device.profiles import DeviceSettings
 from edgefer.device.sources import sample_frames
 
 
@@ -61,26 +61,25 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
-def bench(model_path: str, delegate: Optional[str] = None, threads: Optional[int] = None, runs: int = 200,
-          warmup: int = 10, detector: str = DEFAULT_DETECTOR) -> dict:
+def bench(settings: DeviceSettings, runs: int = 200, warmup: int = 10) -> dict:
     """Latencies: one classifier invoke on the sample's real face crop, the face detector alone,
     and the whole pipeline (detect, crop, classify, track) on the sample frame with one face."""
-    classifier = Classifier(model_path, delegate=delegate, threads=threads)
-    finder = make_detector(detector, threads=threads)
-    pipeline = EmotionPipeline(classifier, finder, smooth=1)
+    pipeline = assemble(replace(settings, smooth=1))
+    classifier, finder = pipeline.classifier, pipeline.detector
     frame = next(iter(sample_frames(1)))
     detections = finder.detect(frame)
-    face = crop_for(frame, detections[0], pipeline.geometry, classifier.face_size, pipeline.margin) if detections \
-        else np.zeros((classifier.face_size, classifier.face_size), np.uint8)
+    size = classifier.face_size
+    face = crop_for(frame, detections[0], pipeline.geometries.get(detections[0].detector), size, pipeline.margin) \
+        if detections else np.zeros((size, size), np.uint8)
     classifier.predict(face)  # leaves this face in the input tensor for the timed invokes
     pipeline_ms = timed(lambda: pipeline.process(frame), runs, warmup)
     return {
-        "model": os.path.abspath(model_path),
+        "model": os.path.abspath(settings.model_path),
         "size_mb": round(classifier.size_bytes / 1e6, 3),
         "runtime": classifier.runtime,
-        "delegate": delegate or "none",
-        "threads": threads,
-        "detector": detector,
+        "delegate": settings.delegate or "none",
+        "threads": settings.threads,
+        "detector": settings.detector,
         "machine": machine(),
         "runs": runs,
         "frame": list(frame.shape[:2][::-1]),

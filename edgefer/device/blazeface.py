@@ -4,8 +4,10 @@ Each model is a single-shot detector: for every anchor it outputs a face score (
 16 numbers, the box centre offset, its width and height, then six keypoints (the person's right
 eye, left eye, nose tip, mouth centre, right ear, left ear), all in input pixels relative to the
 anchor's centre. Anchors follow MediaPipe's SSD anchor calculator with fixed anchor size, so
-only their centres matter. Frames are letterboxed (padded to a square, never stretched), and
-overlapping detections are merged by MediaPipe's weighted non-maximum suppression.
+only their centres matter. Frames are letterboxed (resized, never stretched, then padded to a
+square, with an extra black border for the short-range model so that faces filling the frame or
+cut by its edges still look like faces to it), and overlapping detections are merged by
+MediaPipe's weighted non-maximum suppression.
 """
 
 import os
@@ -23,29 +25,33 @@ KEYPOINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
 
 @dataclass(frozen=True)
 class BlazeFaceSpec:
-    """One BlazeFace variant: its file, input side, anchor layout and score threshold."""
+    """One BlazeFace variant: its file, input side, anchor layout, score threshold, and the black
+    border around the frame, as a fraction of its longer side, that it sees."""
 
     file: str
     input_size: int
     strides: Tuple[int, ...]  # one per anchor layer; layers of equal stride share a grid
     anchors_per_layer: int  # 2 with MediaPipe's interpolated anchor, else 1
     min_score: float
+    border: float = 0.0
 
 
 SPECS = {
     "blazeface-full": BlazeFaceSpec("blazeface_full_range.tflite", 192, (4,), 1, 0.5),
-    "blazeface-short": BlazeFaceSpec("blazeface_short_range.tflite", 128, (8, 16, 16, 16), 2, 0.5),
+    "blazeface-short": BlazeFaceSpec("blazeface_short_range.tflite", 128, (8, 16, 16, 16), 2, 0.5, border=0.15),
 }
 
 
 @dataclass(frozen=True)
 class Detection:
-    """A face in frame pixels: ``box`` [x, y, w, h], ``score`` in [0, 1], and ``keypoints`` as
-    {name: (x, y)} (empty for detectors without keypoints)."""
+    """A face in frame pixels: ``box`` [x, y, w, h], ``score`` in [0, 1], ``keypoints`` as
+    {name: (x, y)} (empty for detectors without keypoints), and the ``detector`` that found it
+    (its crop geometry frames the face)."""
 
     box: List[int]
     score: float
     keypoints: dict
+    detector: str = ""
 
 
 def anchor_centres(spec: BlazeFaceSpec) -> np.ndarray:
@@ -65,20 +71,40 @@ def anchor_centres(spec: BlazeFaceSpec) -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
-def letterbox_geometry(shape: Sequence[int], size: int) -> Tuple[int, float, Tuple[int, int]]:
-    """(square side, scale from input to frame pixels, (left, top) padding) for a frame of
-    ``shape`` padded to a square and resized to ``size``."""
-    h, w = shape[:2]
-    side = max(h, w)
-    return side, side / size, ((side - w) // 2, (side - h) // 2)
+@dataclass(frozen=True)
+class Letterbox:
+    """How a frame becomes a model input: resized by ``scale`` (x, y) and shifted by ``offset``
+    (left, top) input pixels inside a black square of ``size``."""
+
+    size: int
+    scale: Tuple[float, float]
+    offset: Tuple[int, int]
+
+    @classmethod
+    def fit(cls, shape: Sequence[int], size: int, border: float = 0.0) -> "Letterbox":
+        """The letterbox of a frame of ``shape`` with a black border of ``border`` of its longer side."""
+        h, w = shape[:2]
+        fit = size / (max(h, w) * (1 + 2 * border))
+        width, height = max(1, round(w * fit)), max(1, round(h * fit))
+        return cls(size, (width / w, height / h), ((size - width) // 2, (size - height) // 2))
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        h, w = frame.shape[:2]
+        width, height = max(1, round(w * self.scale[0])), max(1, round(h * self.scale[1]))
+        shrink = width < w
+        image = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        left, top = self.offset
+        return cv2.copyMakeBorder(image, top, self.size - height - top, left, self.size - width - left,
+                                  cv2.BORDER_CONSTANT, value=0)
+
+    def to_frame(self, xs: np.ndarray, ys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Input pixels back to frame pixels."""
+        return (xs - self.offset[0]) / self.scale[0], (ys - self.offset[1]) / self.scale[1]
 
 
-def letterbox(frame: np.ndarray, size: int) -> np.ndarray:
-    """The frame padded to a square with black borders (never stretched), resized to ``size``."""
-    side, _, (left, top) = letterbox_geometry(frame.shape, size)
-    h, w = frame.shape[:2]
-    square = cv2.copyMakeBorder(frame, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=0)
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+def letterbox(frame: np.ndarray, size: int, border: float = 0.0) -> np.ndarray:
+    """The frame resized to fit ``size`` (never stretched) and padded to a square with black."""
+    return Letterbox.fit(frame.shape, size, border).apply(frame)
 
 
 def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, input_size: int,
@@ -141,26 +167,28 @@ class BlazeFaceDetector:
         self.anchors = anchor_centres(self.spec)
         self.min_score = self.spec.min_score if min_score is None else min_score
 
-    def raw(self, frame: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The model's raw (boxes, scores) for a BGR frame, letterboxed to its input."""
-        image = letterbox(frame, self.spec.input_size)
+    def raw(self, frame: np.ndarray, box: Letterbox) -> Tuple[np.ndarray, np.ndarray]:
+        """The model's raw (boxes, scores) for a BGR frame, letterboxed to its input by ``box``."""
+        image = box.apply(frame)
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB if image.ndim == 3 else cv2.COLOR_GRAY2RGB)
         self.interpreter.set_tensor(self.input["index"], (rgb.astype(np.float32) / 127.5 - 1.0)[None])
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.boxes_output)[0], self.interpreter.get_tensor(self.scores_output)[0]
 
     def detect(self, frame: np.ndarray) -> List[Detection]:
-        boxes, scores = self.raw(frame)
-        _, scale, (left, top) = letterbox_geometry(frame.shape, self.spec.input_size)
+        size = self.spec.input_size
+        box = Letterbox.fit(frame.shape, size, self.spec.border)
         found = []
-        for score, values in weighted_nms(*decode(boxes, scores, self.anchors, self.spec.input_size, self.min_score)):
-            points = values * self.spec.input_size * scale
-            points[[0] + list(range(4, 16, 2))] -= left  # centre and keypoints move with the padding;
-            points[[1] + list(range(5, 16, 2))] -= top  # width and height do not
-            cx, cy, w, h = points[:4]
-            keypoints = {name: (round(float(points[4 + 2 * i]), 1), round(float(points[5 + 2 * i]), 1))
-                         for i, name in enumerate(KEYPOINTS)}
-            box = [int(round(cx - w / 2)), int(round(cy - h / 2)), int(round(w)), int(round(h))]
-            found.append(Detection(box, round(score, 4), keypoints))
-        return sorted(found, key=lambda d: -d.box[2] * d.box[3])
+        for score, values in weighted_nms(*decode(*self.raw(frame, box), self.anchors, size, self.min_score)):
+            xs, ys = box.to_frame(values[0::2] * size, values[1::2] * size)  # centre, size and keypoints
+            w, h = values[2] * size / box.scale[0], values[3] * size / box.scale[1]
+            cx, cy = xs[0], ys[0]
+            keypoints = {name: (round(float(xs[2 + i]), 1), round(float(ys[2 + i]), 1)) for i, name in enumerate(KEYPOINTS)}
+            box_xywh = [int(round(cx - w / 2)), int(round(cy - h / 2)), int(round(w)), int(round(h))]
+            found.append(Detection(box_xywh, round(score, 4), keypoints, self.name))
+        return largest_first(found)
 
+
+def largest_first(detections: List[Detection]) -> List[Detection]:
+    """The detections sorted by box area, largest first."""
+    return sorted(detections, key=lambda d: -d.box[2] * d.box[3])

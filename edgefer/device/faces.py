@@ -1,6 +1,8 @@
-"""Face detectors for the device, behind one name each: ``blazeface-full`` (the default),
-``blazeface-short`` and ``haar`` (OpenCV's cascade, no keypoints). Large frames are detected on
-a bounded-size copy; ``tiles`` adds overlapping tiles for crowds in large frames."""
+"""Face detectors for the device, behind one name each: ``blazeface`` (the default: both
+BlazeFace models, for faces near and far), ``blazeface-full`` (faces metres away),
+``blazeface-short`` (faces within about 2 m) and ``haar`` (OpenCV's cascade, no keypoints).
+Large frames are detected on a bounded-size copy; ``tiles`` adds overlapping tiles for crowds
+in large frames."""
 
 import glob
 import os
@@ -10,11 +12,12 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.device.blazeface import SPECS, BlazeFaceDetector, Detection, box_iou
+from edgefer.device.blazeface import SPECS, BlazeFaceDetector, Detection, box_iou, largest_first
 
-DETECTORS = (*SPECS, "haar")
-DEFAULT_DETECTOR = "blazeface-full"
-MIN_FACE = {"blazeface-full": 16, "blazeface-short": 16, "haar": 40}  # default smallest face, pixels
+DEFAULT_DETECTOR = "blazeface"
+DETECTORS = (DEFAULT_DETECTOR, *SPECS, "haar")
+MIN_FACE = {"blazeface": 16, "blazeface-full": 16, "blazeface-short": 16, "haar": 40}  # default smallest face, pixels
+SAME_FACE_IOU = 0.3  # detections overlapping more than this are one face
 MAX_DETECT_SIDE = 1920  # frames are detected on a copy no larger than this, boxes mapped back
 CASCADE_NAME = "haarcascade_frontalface_alt2.xml"
 _CASCADE_FOLDERS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades",
@@ -50,8 +53,26 @@ class HaarDetector:
             cv2.equalizeHist(gray), scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
             minSize=(self.min_size, self.min_size),
         )
-        found = [Detection([int(v) for v in b], 1.0, {}) for b in (boxes if len(boxes) else [])]
-        return sorted(found, key=lambda d: -d.box[2] * d.box[3])
+        return largest_first([Detection([int(v) for v in b], 1.0, {}, self.name) for b in (boxes if len(boxes) else [])])
+
+
+class NearAndFarDetector:
+    """Both BlazeFace models on every frame: the full-range model's faces (small faces metres
+    away, crowds), and the short-range model's faces that none of them overlaps (large, soft or
+    cut faces close to the camera). Each detection names the model that found it."""
+
+    name = DEFAULT_DETECTOR
+
+    def __init__(self, min_score: Optional[float] = None, threads: Optional[int] = None):
+        self.far = BlazeFaceDetector("blazeface-full", min_score=min_score, threads=threads)
+        self.near = BlazeFaceDetector("blazeface-short", min_score=min_score, threads=threads)
+
+    def detect(self, frame: np.ndarray) -> List[Detection]:
+        found = self.far.detect(frame)
+        for detection in self.near.detect(frame):
+            if not found or box_iou(_corners([detection])[0], _corners(found)).max() <= SAME_FACE_IOU:
+                found.append(detection)
+        return largest_first(found)
 
 
 def _moved(detection: Detection, scale: float, dx: float = 0.0, dy: float = 0.0) -> Detection:
@@ -59,20 +80,20 @@ def _moved(detection: Detection, scale: float, dx: float = 0.0, dy: float = 0.0)
     x, y, w, h = detection.box
     box = [int(round(x * scale + dx)), int(round(y * scale + dy)), int(round(w * scale)), int(round(h * scale))]
     points = {k: (round(px * scale + dx, 1), round(py * scale + dy, 1)) for k, (px, py) in detection.keypoints.items()}
-    return Detection(box, detection.score, points)
+    return Detection(box, detection.score, points, detection.detector)
 
 
 def _corners(detections: List[Detection]) -> np.ndarray:
     return np.array([[x, y, x + w, y + h] for x, y, w, h in (d.box for d in detections)], dtype=np.float64)
 
 
-def merge_detections(detections: List[Detection], threshold: float = 0.3) -> List[Detection]:
+def merge_detections(detections: List[Detection], threshold: float = SAME_FACE_IOU) -> List[Detection]:
     """Keep the best-scored of every group of detections overlapping by more than ``threshold``."""
     kept = []
     for detection in sorted(detections, key=lambda d: -d.score):
         if not kept or box_iou(_corners([detection])[0], _corners(kept)).max() <= threshold:
             kept.append(detection)
-    return sorted(kept, key=lambda d: -d.box[2] * d.box[3])
+    return largest_first(kept)
 
 
 class FaceFinder:
@@ -117,6 +138,8 @@ def make_detector(name: str = DEFAULT_DETECTOR, min_score: Optional[float] = Non
     min_size = MIN_FACE[name] if min_size is None else min_size
     if name == "haar":
         detector = HaarDetector(min_size=min_size)
+    elif name == DEFAULT_DETECTOR:
+        detector = NearAndFarDetector(min_score=min_score, threads=threads)
     else:
         detector = BlazeFaceDetector(name, min_score=min_score, threads=threads)
     return FaceFinder(detector, min_size, tiles)

@@ -1,7 +1,7 @@
 """One frame in, every face with its emotion out: detector -> framed crop -> classifier -> tracker."""
 
 import time
-from typing import List, Optional
+from typing import Dict, List
 
 import numpy as np
 
@@ -11,12 +11,12 @@ from edgefer.device.runtime import Classifier
 from edgefer.device.tracking import FaceTracker
 
 
-def model_geometry(classifier: Classifier, detector_name: str) -> Optional[CropGeometry]:
-    """The crop geometry the model file carries for this detector, if any."""
+def model_geometries(classifier: Classifier) -> Dict[str, CropGeometry]:
+    """The crop geometry the model file carries for each detector, by detector name."""
     fitted = classifier.metadata.get("crop", {})
-    if not isinstance(fitted, dict) or detector_name not in fitted:
-        return None
-    return CropGeometry.from_metadata(fitted[detector_name], classifier.path)
+    if not isinstance(fitted, dict):
+        return {}
+    return {name: CropGeometry.from_metadata(values, classifier.path) for name, values in fitted.items()}
 
 
 class EmotionPipeline:
@@ -24,30 +24,29 @@ class EmotionPipeline:
 
     def __init__(self, classifier: Classifier, detector: FaceFinder, margin: float = LEGACY_MARGIN, smooth: int = 5):
         self.classifier, self.detector = classifier, detector
-        self.geometry = model_geometry(classifier, detector.name)
-        self.smooth, self.margin = smooth, margin
+        self.geometries = model_geometries(classifier)
+        self.margin = margin
         self.tracker = FaceTracker(window=smooth)
         self.seconds = {"detector": 0.0, "classifier": 0.0}  # of the last frame
 
     def process(self, frame: np.ndarray, still: bool = False) -> List[dict]:
         """A list of {"id", "box", "emotion", "score", "scores"[, "keypoints"]} for the faces in
         ``frame``. A ``still`` is an independent picture: nothing is tracked or smoothed into it."""
-        if still:
-            self.tracker = FaceTracker(window=1)
+        tracker = FaceTracker(window=1) if still else self.tracker  # a still leaves the video's tracker alone
         start = time.perf_counter()
         detections = self.detector.detect(frame)
         self.seconds = {"detector": time.perf_counter() - start, "classifier": 0.0}
         if not detections:
-            self.tracker.update([], [])
+            tracker.update([], [])
             return []
         size = self.classifier.face_size
-        crops = [crop_for(frame, d, self.geometry, size, self.margin) for d in detections]
+        crops = [crop_for(frame, d, self.geometries.get(d.detector), size, self.margin) for d in detections]
         start = time.perf_counter()
         probs = self.classifier.predict(crops)
         self.seconds["classifier"] = time.perf_counter() - start
         labels = self.classifier.labels
         faces = []
-        for detection, (track_id, scores) in zip(detections, self.tracker.update([d.box for d in detections], probs)):
+        for detection, (track_id, scores) in zip(detections, tracker.update([d.box for d in detections], probs)):
             best = int(scores.argmax())
             face = {
                 "id": track_id,

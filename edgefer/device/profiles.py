@@ -8,7 +8,8 @@ from typing import Optional
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.bundled import resolve_model
-from edgefer.device.faces import DEFAULT_DETECTOR, MIN_FACE
+from edgefer.device.faces import DEFAULT_DETECTOR
+from edgefer.device.framing import LEGACY_MARGIN
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
 
@@ -44,19 +45,25 @@ def model_for_profile(model_path, profile):
 
 @dataclass(frozen=True)
 class DeviceSettings:
-    """What a device run uses, after merging the command line, the profile and the defaults."""
+    """What a device run uses, after merging the command line, the profile and the defaults;
+    ``min_face`` None means the detector's own default (``faces.MIN_FACE``)."""
 
     model_path: str
-    delegate: Optional[str]
-    threads: Optional[int]
-    camera: Optional[str]
-    min_face: int
-    detector: str
+    delegate: Optional[str] = None
+    threads: Optional[int] = None
+    camera: Optional[str] = None
+    min_face: Optional[int] = None
+    detector: str = DEFAULT_DETECTOR
+    min_score: Optional[float] = None
+    tiles: int = 0
+    margin: float = LEGACY_MARGIN
+    smooth: int = 5
 
 
 def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
-                    min_face: Optional[int] = None, detector: Optional[str] = None) -> DeviceSettings:
-    """Command-line values win, then the device profile's, then the defaults."""
+                    min_face: Optional[int] = None, detector: Optional[str] = None, **pipeline) -> DeviceSettings:
+    """Command-line values win, then the device profile's, then the defaults; ``pipeline`` holds
+    the remaining ``DeviceSettings`` fields (min_score, tiles, margin, smooth) as given."""
     profile = get_profile(device) if device else {}
     chosen = detector or profile.get("detector", DEFAULT_DETECTOR)
     model = resolve_model(model or profile.get("model"))
@@ -67,6 +74,7 @@ def device_settings(device: Optional[str] = None, model: Optional[str] = None, t
         delegate=profile.get("delegate"),
         threads=threads or profile.get("threads"),
         camera=profile.get("camera"),
-        min_face=min_face or MIN_FACE[chosen],
+        min_face=min_face,
         detector=chosen,
+        **pipeline,
     )

@@ -8,7 +8,7 @@ and compares its accuracy with the classifier's on the 48x48 faces themselves.
 """
 
 import os
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -74,22 +74,23 @@ def fit_geometry(faces: np.ndarray, finder: FaceFinder) -> Tuple[CropGeometry, d
 
 
 def framing_check(classifier: Classifier, faces: np.ndarray, labels: np.ndarray, finder: FaceFinder,
-                  geometry: Optional[CropGeometry]) -> dict:
+                  geometries: Dict[str, CropGeometry]) -> dict:
     """Accuracy on the 48x48 faces and through the device path on staged faces (an undetected
-    face counts as wrong), with the detection rate."""
+    face counts as wrong), with the detection rate; each face is cut with the geometry of the
+    detector that found it."""
     direct = classifier.predict(faces).argmax(1)
     recut = np.full(len(faces), -1)
     for i, face in enumerate(progress(faces, total=len(faces), desc="detect, align, crop, classify")):
         frame, detection, _, _ = _staged_detection(face, finder)
         if detection is not None:
-            crop = crop_for(frame, detection, geometry, classifier.face_size, LEGACY_MARGIN)
+            crop = crop_for(frame, detection, geometries.get(detection.detector), classifier.face_size, LEGACY_MARGIN)
             recut[i] = classifier.predict(crop)[0].argmax()
     found = recut >= 0
     names = classifier.labels
     return {
         "n": int(len(faces)),
         "detector": finder.name,
-        "geometry": geometry.to_metadata() if geometry else None,
+        "geometry": {name: geometry.to_metadata() for name, geometry in geometries.items()},
         "detection_rate": float(found.mean()),
         "accuracy_direct": classification_metrics(labels, direct, names)["accuracy"],
         "accuracy_direct_detected": float((direct[found] == labels[found]).mean()) if found.any() else 0.0,
@@ -129,6 +130,6 @@ def check_split(data: str, model_path: Optional[str], geometry_path: Optional[st
     if limit:
         part = part.subset(stratified_indices(part.labels, limit, seed=0))
     crop = read_json(geometry_path)["crop"] if geometry_path else classifier.metadata.get("crop", {})
-    geometry = CropGeometry.from_metadata(crop[detector], geometry_path or classifier.path) if detector in crop else None
-    report = framing_check(classifier, part.images, part.labels, make_detector(detector, min_size=0), geometry)
+    geometries = {name: CropGeometry.from_metadata(values, geometry_path or classifier.path) for name, values in crop.items()}
+    report = framing_check(classifier, part.images, part.labels, make_detector(detector, min_size=0), geometries)
     return {"dataset": dataset.name, "split": split, "model": os.path.basename(classifier.path), **report}

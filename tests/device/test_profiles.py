@@ -1,6 +1,7 @@
 import pytest
 
 from edgefer.core.errors import EdgeferError
+from edgefer.device.assemble import assemble
 from edgefer.device.bundled import bundled_path, default_model_path
 from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS, MIN_FACE
 from edgefer.device.profiles import device_settings, get_profile, list_profiles
@@ -27,7 +28,7 @@ def test_cpu_profiles_merge_under_the_command_line(name):
     profile = get_profile(name)
     merged = device_settings(name)
     assert (merged.threads, merged.camera, merged.detector) == (profile["threads"], profile["camera"], profile["detector"])
-    assert merged.min_face == MIN_FACE[profile["detector"]]
+    assert merged.min_face is None and assemble(merged).detector.min_size == MIN_FACE[profile["detector"]]
     assert merged.model_path == bundled_path(profile["model"])
     overridden = device_settings(name, model="/x/m.tflite", threads=1, min_face=90, detector="haar")
     assert (overridden.model_path, overridden.threads, overridden.min_face, overridden.detector) == \
@@ -43,8 +44,9 @@ def test_boards_without_int8_dot_product_default_to_the_fast_model():
 def test_without_a_profile_the_defaults_apply():
     settings = device_settings()
     assert settings.threads is None and settings.delegate is None and settings.camera is None
-    assert settings.min_face == MIN_FACE[DEFAULT_DETECTOR] and settings.detector == DEFAULT_DETECTOR
-    assert device_settings(detector="haar").min_face == 40
+    assert settings.detector == DEFAULT_DETECTOR
+    assert assemble(settings).detector.min_size == MIN_FACE[DEFAULT_DETECTOR] == 16
+    assert assemble(device_settings(detector="haar")).detector.min_size == 40
 
 
 @pytest.mark.parametrize("name", [p for p in PROFILES if get_profile(p)["delegate"] == "edgetpu"])

@@ -1,0 +1,52 @@
+"""The pipeline with a fake detector and classifier: what it smooths, tracks and cuts."""
+
+import numpy as np
+
+from edgefer.device.blazeface import Detection
+from edgefer.device.pipeline import EmotionPipeline
+
+
+class FakeClassifier:
+    """Two labels; each call answers the next of ``answers`` for every face."""
+
+    labels = ["calm", "glad"]
+    face_size = 48
+    metadata = {"labels": labels, "face_size": 48}
+    path = "fake.tflite"
+
+    def __init__(self, answers):
+        self.answers = iter(answers)
+
+    def predict(self, crops):
+        return np.array([next(self.answers)] * len(crops), np.float32)
+
+
+class FakeDetector:
+    name = "fake"
+
+    def detect(self, frame):
+        return [Detection([10, 10, 40, 40], 0.9, {}, "fake")]
+
+
+FRAME = np.zeros((100, 100, 3), np.uint8)
+CALM, GLAD = [1.0, 0.0], [0.0, 1.0]
+
+
+def glad_after(pipeline, frames):
+    """The smoothed 'glad' score of the face after each frame (each frame's answer is 'glad')."""
+    return [pipeline.process(FRAME, still=still)[0]["scores"]["glad"] for still in frames]
+
+
+def test_a_video_is_smoothed():
+    pipeline = EmotionPipeline(FakeClassifier([CALM, GLAD, GLAD]), FakeDetector(), smooth=5)
+    assert glad_after(pipeline, [False, False, False]) == [0.0, round(1 / 3, 4), round(1 / 3 + 2 / 3 * 1 / 3, 4)]
+
+
+def test_a_still_is_not_smoothed_and_leaves_the_video_smoothed():
+    pipeline = EmotionPipeline(FakeClassifier([CALM, GLAD, GLAD, GLAD]), FakeDetector(), smooth=5)
+    video, still, video_again = pipeline.process(FRAME), pipeline.process(FRAME, still=True), None
+    assert still[0]["scores"]["glad"] == 1.0  # the still's own answer, nothing carried over
+    video_again = pipeline.process(FRAME)
+    assert video[0]["id"] == video_again[0]["id"]  # the video's face keeps its track
+    assert video_again[0]["scores"]["glad"] == round(1 / 3, 4)  # and its smoothing (span 5: alpha 1/3)
+    assert pipeline.process(FRAME)[0]["scores"]["glad"] == round(1 / 3 + 2 / 3 * 1 / 3, 4)
