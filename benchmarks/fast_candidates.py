@@ -20,7 +20,7 @@ import tempfile
 import keras
 import numpy as np
 
-from edgefer.core.metadata import with_metadata
+from edgefer.core.metadata import ModelMetadata, Normalisation, with_metadata
 from edgefer.device.bench import machine, timed
 from edgefer.device.runtime import make_interpreter
 from edgefer.training.model import build_classifier, export_model
@@ -64,10 +64,10 @@ def int8_file(model, folder, name):
 
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, (32, 48, 48)).astype(np.uint8)
-    tflite = convert(model, "int8", faces, "int8", {"mean": 127.0, "scale": 128.0})
+    tflite = convert(model, "int8", faces, "int8", Normalisation(127.0, 128.0))
     path = os.path.join(folder, f"{name}.tflite")
     with open(path, "wb") as f:
-        f.write(with_metadata(tflite, {"labels": LABELS, "face_size": 48}))
+        f.write(with_metadata(tflite, ModelMetadata(labels=tuple(LABELS), face_size=48)))
     return path
 
 

@@ -18,7 +18,7 @@ import math
 
 import tensorflow as tf
 
-from edgefer.convert.quantize import converter_for, resolve_run
+from edgefer.convert.quantize import converter_for, resolve_run, run_normalisation
 from edgefer.data.calibration import calibration_images, read_manifest
 from edgefer.data.datasets import load_dataset
 from edgefer.device.runtime import normalise
@@ -43,7 +43,7 @@ def main():
     model = load_model(keras_path)
     if args.snap_weights:
         snap_to_int8_grid(model)
-    norm = config["normalisation"]
+    norm = run_normalisation(config)
     converter = converter_for(export_model(model, config["backbone"]), "int8", calibration, "int8", norm)
     faces = dataset.split("val").images[: args.images]
 

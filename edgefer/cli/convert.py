@@ -4,6 +4,7 @@ import click
 
 from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflow, require_tensorflow
 from edgefer.convert.options import MAX_ZOOM_CROP
+from edgefer.core.metadata import IO_TYPES
 
 
 @main.command()
@@ -12,7 +13,7 @@ from edgefer.convert.options import MAX_ZOOM_CROP
 @click.option("--calibration", "manifest", required=True, type=click.Path(), help="Calibration manifest (edgefer calibrate).")
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the .tflite files.")
 @click.option("--modes", default="float32,float16,dynamic,int8", show_default=True, help="Comma-separated.")
-@click.option("--io", "io_type", default="int8", show_default=True, type=click.Choice(["int8", "uint8", "float32"]),
+@click.option("--io", "io_type", default="int8", show_default=True, type=click.Choice(IO_TYPES),
               help="Input/output type of the int8 model.")
 @click.option("--name", default=None, help="File name stem [the run folder's name].")
 @click.option("--edgetpu", is_flag=True, help="Also run edgetpu_compiler on the int8 file, if installed.")
@@ -28,6 +29,8 @@ from edgefer.convert.options import MAX_ZOOM_CROP
 @click.option("--mirror-members", is_flag=True,
               help="The --with runs see the face's mirror image, MODEL the face: a flip average across networks, "
                    "one pass each.")
+@click.option("--geometry", default=None, type=click.Path(),
+              help="Crop geometry JSON (edgefer framing fit) to carry in the files [FER2013's for FER2013/FER+ runs].")
 @friendly_errors
 def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
@@ -48,6 +51,7 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
           --calibration calibration/fer2013-stratified-512.txt --out models/
     """
     from edgefer.convert.options import QuantizeOptions
+    from edgefer.core.metadata import read_geometry
 
     settings = QuantizeOptions(modes=tuple(m.strip() for m in modes.split(",") if m.strip()), **options)
     check_inputs(model_path, out_dir)
@@ -55,6 +59,8 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
         check_inputs(member)
     check_inputs(data_path)
     check_inputs(manifest)
+    if settings.geometry:
+        read_geometry(settings.geometry)  # a bad file is refused before TensorFlow loads
     quiet_tensorflow()
     require_tensorflow("quantize")
     from edgefer.convert.quantize import quantize as run_quantize

@@ -4,9 +4,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.metadata import IO_TYPES, MODES
 
-MODES = ("float32", "float16", "dynamic", "int8")
-IO_TYPES = ("int8", "uint8", "float32")
 MAX_ZOOM_CROP = 8  # pixels from each side of a 48x48 face: at most a third of it cut away
 
 
@@ -14,7 +13,7 @@ MAX_ZOOM_CROP = 8  # pixels from each side of a 48x48 face: at most a third of i
 class QuantizeOptions:
     """How to convert: which ``modes``, the int8 file's ``io_type``, the flip average built in
     (``zoom_crop``: pixels cut from each side of the unmirrored face), kernels snapped to the int8
-    grid first, Edge TPU compilation, the file name stem, and other runs (``members``) whose
+    grid first, Edge TPU compilation, the file name stem, the crop geometry file, and other runs (``members``) whose
     predictions the file averages with the main run's (with ``mirror_members``, predictions on the
     face's mirror image: a flip average spread over different networks at one pass each)."""
 
@@ -27,6 +26,7 @@ class QuantizeOptions:
     name: Optional[str] = None
     members: Sequence[str] = ()
     mirror_members: bool = False
+    geometry: Optional[str] = None  # a crop-geometry file (edgefer framing fit) for the files' metadata
 
     def sees_mirror(self, index: int) -> bool:
         """Whether the file's network number ``index`` (0: MODEL, then the members) sees the mirror image alone."""

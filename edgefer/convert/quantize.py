@@ -3,7 +3,7 @@
 import contextlib
 import io
 import os
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -12,8 +12,9 @@ from edgefer.convert.edgetpu import compile_for_edgetpu
 from edgefer.convert.options import MODES, QuantizeOptions
 from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_bytes, write_json
-from edgefer.core.metadata import with_metadata
+from edgefer.core.metadata import CropGeometry, ModelMetadata, Normalisation, read_geometry, with_metadata
 from edgefer.core.spec import check_labels
+from edgefer.data import FER2013_GEOMETRY
 from edgefer.data.calibration import CALIBRATION_FERPLUS_MODE, calibration_images, read_manifest
 from edgefer.data.datasets import load_dataset
 from edgefer.device.runtime import Classifier, normalise
@@ -57,35 +58,46 @@ def convert(model, mode, calibration=None, io_type="int8", normalisation=None):
         return converter.convert()
 
 
-def model_metadata(config: dict, mode: str, options: QuantizeOptions, calibration: Optional[dict] = None,
-                   members: Optional[list] = None) -> dict:
+def run_normalisation(config: dict) -> Normalisation:
+    values = config["normalisation"]
+    return Normalisation(float(values["mean"]), float(values["scale"]), tuple(values.get("input_range", (0, 255))))
+
+
+def run_geometry(config: dict, options: QuantizeOptions) -> Dict[str, CropGeometry]:
+    """The framing the run was trained for: ``--geometry``'s file, else FER2013's for a run on
+    FER2013's or FER+'s faces, else none."""
+    if options.geometry:
+        return read_geometry(options.geometry)
+    if config["dataset"]["name"] in ("fer2013", "ferplus"):
+        return read_geometry(FER2013_GEOMETRY)
+    return {}
+
+
+def model_metadata(config: dict, mode: str, options: QuantizeOptions, crop: Dict[str, CropGeometry],
+                   calibration: Optional[dict] = None, members: Optional[list] = None) -> ModelMetadata:
     """What the device needs to know, stored inside each .tflite file; ``calibration`` is the
     manifest's header plus its file name (int8 only); ``members`` describes the averaged runs of
     an ensemble file."""
-    metadata = {
-        "labels": config["labels"],
-        "face_size": config["face_size"],
-        "color": config.get("color", "grayscale"),
-        "input_range": [0, 255],
-        "backbone": config["backbone"],
-        "image_size": config["image_size"],
-        "normalisation": config["normalisation"],
-        "preprocessing": f"grayscale face crop resized to {config['face_size']}x{config['face_size']}, values 0-255, "
+    return ModelMetadata(
+        labels=tuple(config["labels"]),
+        face_size=config["face_size"],
+        normalisation=run_normalisation(config),
+        backbone=config["backbone"],
+        image_size=config["image_size"],
+        preprocessing=f"grayscale face crop resized to {config['face_size']}x{config['face_size']}, values 0-255, "
         "normalised as (x - mean) / scale before the model; the model resizes to "
         f"{config['image_size']}x{config['image_size']} and copies to 3 channels",
-        "mode": mode,
-        "io": options.io_type if mode == "int8" else "float32",
-        "dataset": config["dataset"]["name"],
-        "flip_average": options.flip_average,
-        "zoom_crop": options.zoom_crop,
-        "mirror_members": options.mirror_members,
-        "weights_on_int8_grid": options.snap_weights,
-    }
-    if mode == "int8":
-        metadata["calibration"] = calibration
-    if members:
-        metadata["members"] = members
-    return metadata
+        mode=mode,
+        io=options.io_type if mode == "int8" else "float32",
+        dataset=config["dataset"]["name"],
+        flip_average=options.flip_average,
+        zoom_crop=options.zoom_crop,
+        mirror_members=options.mirror_members,
+        weights_on_int8_grid=options.snap_weights,
+        calibration=calibration if mode == "int8" else None,
+        members=tuple(members or ()),
+        crop=crop,
+    )
 
 
 def check_float_twin(models, tflite_path: str, faces: np.ndarray, options: QuantizeOptions = QuantizeOptions()) -> float:
@@ -118,6 +130,10 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
     dataset = load_dataset(data, ("train", "val"), CALIBRATION_FERPLUS_MODE)
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     calibration = calibration_images(dataset, ids, manifest_path)
+    crop = run_geometry(config, options)
+    if not crop:
+        echo(f"warning: {model_path} was not trained on FER2013's faces and no --geometry was given: "
+             "its files carry no crop geometry, and the device will cut faces with a margin around the box")
     models = [load_model(path) for path, _ in runs]
     if options.snap_weights:
         for model in models:
@@ -134,10 +150,10 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
     written = {}
     for mode in options.modes:
         echo(f"converting {mode} ...")
-        tflite = convert(export, mode, calibration, options.io_type, config["normalisation"])
+        tflite = convert(export, mode, calibration, options.io_type, run_normalisation(config))
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
-        metadata = model_metadata(config, mode, options, {"manifest": os.path.basename(manifest_path), **manifest_header},
-                                  members)
+        metadata = model_metadata(config, mode, options, crop,
+                                  {"manifest": os.path.basename(manifest_path), **manifest_header}, members)
         write_bytes(path, with_metadata(tflite, metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)

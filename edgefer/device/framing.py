@@ -9,41 +9,15 @@ files), the crop is the box grown by a fixed margin, as before.
 """
 
 import math
-from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
-from edgefer.core.errors import EdgeferError
+from edgefer.core.metadata import CropGeometry
 from edgefer.device.blazeface import Detection
 
 LEGACY_MARGIN = 0.1
-
-
-@dataclass(frozen=True)
-class CropGeometry:
-    """How a ``detector`` frames a training face: its box side as a fraction of the face's side
-    (``box_size``) and the face centre in fractions of the face (``centre``)."""
-
-    detector: str
-    box_size: float
-    centre: Tuple[float, float]
-    align: bool = True
-
-    def to_metadata(self) -> dict:
-        return {**asdict(self), "centre": list(self.centre)}
-
-    @classmethod
-    def from_metadata(cls, values: dict, where: str) -> "CropGeometry":
-        try:
-            geometry = cls(str(values["detector"]), float(values["box_size"]),
-                           (float(values["centre"][0]), float(values["centre"][1])), bool(values.get("align", True)))
-        except (KeyError, TypeError, ValueError, IndexError):
-            raise EdgeferError(f"{where}: crop geometry needs detector, box_size and centre [x, y]") from None
-        if not (0.05 <= geometry.box_size <= 5 and all(-1 <= v <= 2 for v in geometry.centre)):
-            raise EdgeferError(f"{where}: crop geometry out of range ({geometry})")
-        return geometry
 
 
 def face_centre(detection: Detection) -> Tuple[float, float]:

@@ -1,22 +1,16 @@
 """One frame in, every face with its emotion out: detector -> framed crop -> classifier -> tracker."""
 
+import sys
 import time
 from typing import Dict, List
 
 import numpy as np
 
+from edgefer.core.metadata import CropGeometry
 from edgefer.device.faces import FaceFinder
-from edgefer.device.framing import LEGACY_MARGIN, CropGeometry, crop_for
+from edgefer.device.framing import LEGACY_MARGIN, crop_for
 from edgefer.device.runtime import Classifier
 from edgefer.device.tracking import FaceTracker
-
-
-def model_geometries(classifier: Classifier) -> Dict[str, CropGeometry]:
-    """The crop geometry the model file carries for each detector, by detector name."""
-    fitted = classifier.metadata.get("crop", {})
-    if not isinstance(fitted, dict):
-        return {}
-    return {name: CropGeometry.from_metadata(values, classifier.path) for name, values in fitted.items()}
 
 
 class EmotionPipeline:
@@ -24,7 +18,11 @@ class EmotionPipeline:
 
     def __init__(self, classifier: Classifier, detector: FaceFinder, margin: float = LEGACY_MARGIN, smooth: int = 5):
         self.classifier, self.detector = classifier, detector
-        self.geometries = model_geometries(classifier)
+        self.geometries: Dict[str, CropGeometry] = classifier.metadata.crop
+        if not self.geometries:
+            print(f"warning: {classifier.path} carries no crop geometry; faces are cut as the detector's box grown by "
+                  f"{margin:g} of its side on each side (quantize with --geometry, or edgefer framing fit --into)",
+                  file=sys.stderr, flush=True)
         self.margin = margin
         self.tracker = FaceTracker(window=smooth)
         self.seconds = {"detector": 0.0, "classifier": 0.0}  # of the last frame

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.metadata import read_metadata
+from edgefer.core.metadata import Normalisation, read_metadata
 
 EDGETPU_LIBRARY = "libedgetpu.so.1"
 _INTERPRETER_MODULES = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter", "tensorflow.lite")
@@ -54,9 +54,9 @@ def make_interpreter(model_path, delegate=None, threads=None):
     return interpreter, runtime + ("+edgetpu" if delegates else "")
 
 
-def normalise(faces, normalisation):
+def normalise(faces, normalisation: Normalisation):
     """Pixels in [0, 255] -> the model's input values, ``(x - mean) / scale``."""
-    return (np.asarray(faces, dtype=np.float32) - normalisation["mean"]) / normalisation["scale"]
+    return (np.asarray(faces, dtype=np.float32) - normalisation.mean) / normalisation.scale
 
 
 class Classifier:
@@ -71,9 +71,9 @@ class Classifier:
         self.path = model_path
         self.interpreter, self.runtime = make_interpreter(model_path, delegate, threads)
         self.metadata = read_metadata(model_path)
-        self.labels = self.metadata["labels"]
-        self.face_size = int(self.metadata["face_size"])
-        self.normalisation = self.metadata.get("normalisation", {"mean": 0.0, "scale": 1.0})
+        self.labels = list(self.metadata.labels)
+        self.face_size = self.metadata.face_size
+        self.normalisation = self.metadata.normalisation
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         expected = (self.face_size, self.face_size, 1)

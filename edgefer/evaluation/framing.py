@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import check_output_file, read_json, write_json
-from edgefer.core.metadata import read_metadata, update_metadata
+from edgefer.core.files import check_output_file, write_json
+from edgefer.core.metadata import CropGeometry, read_geometry, read_metadata, update_metadata
 from edgefer.core.metrics import classification_metrics
 from edgefer.core.progress import progress
 from edgefer.core.spec import check_labels
@@ -23,7 +23,7 @@ from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.device.blazeface import SPECS
 from edgefer.device.bundled import resolve_model
 from edgefer.device.faces import FaceFinder, make_detector
-from edgefer.device.framing import LEGACY_MARGIN, CropGeometry, crop_for, face_centre
+from edgefer.device.framing import LEGACY_MARGIN, crop_for, face_centre
 from edgefer.device.runtime import Classifier
 
 STAGE_SCALE = 4
@@ -116,7 +116,7 @@ def fit_all(data: str, out_path: str, limit: int = 2000, models: Sequence[str] =
     result = {"crop": crop, "fitted_on": {"dataset": dataset.name, "split": "train", "faces": fitted}}
     write_json(out_path, result)
     for model in models:
-        update_metadata(model, {"crop": crop})
+        update_metadata(model, crop={name: CropGeometry.from_metadata(values, out_path) for name, values in crop.items()})
     return result
 
 
@@ -129,7 +129,6 @@ def check_split(data: str, model_path: Optional[str], geometry_path: Optional[st
     part = dataset.split(split)
     if limit:
         part = part.subset(stratified_indices(part.labels, limit, seed=0))
-    crop = read_json(geometry_path)["crop"] if geometry_path else classifier.metadata.get("crop", {})
-    geometries = {name: CropGeometry.from_metadata(values, geometry_path or classifier.path) for name, values in crop.items()}
+    geometries = read_geometry(geometry_path) if geometry_path else classifier.metadata.crop
     report = framing_check(classifier, part.images, part.labels, make_detector(detector, min_size=0), geometries)
     return {"dataset": dataset.name, "split": split, "model": os.path.basename(classifier.path), **report}

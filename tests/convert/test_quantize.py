@@ -1,5 +1,6 @@
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +10,9 @@ pytestmark = pytest.mark.slow
 
 from helpers import assert_one_line_error, edgefer  # noqa: E402
 
-from edgefer.core.metadata import read_metadata, with_metadata  # noqa: E402
+from edgefer.core.files import read_json  # noqa: E402
+from edgefer.core.metadata import SCHEMA_VERSION, read_metadata, with_metadata  # noqa: E402
+from edgefer.data import FER2013_GEOMETRY  # noqa: E402
 from edgefer.data.calibration import read_manifest  # noqa: E402
 from edgefer.data.datasets import load_dataset  # noqa: E402
 from edgefer.device.runtime import Classifier  # noqa: E402
@@ -65,11 +68,13 @@ def test_metadata_round_trips(tiny_tflite, tiny_run):
     config = json.load(open(os.path.join(tiny_run, "config.json")))
     for mode in ("float32", "int8"):
         metadata = read_metadata(tiny_tflite[mode])
-        assert metadata["labels"] == config["labels"]
-        assert metadata["face_size"] == 48 and metadata["image_size"] == 64
-        assert metadata["normalisation"] == config["normalisation"]
-        assert metadata["mode"] == mode
-    assert read_metadata(tiny_tflite["int8"])["calibration"]["size"] == "128"
+        assert list(metadata.labels) == config["labels"]
+        assert metadata.face_size == 48 and metadata.image_size == 64
+        assert (metadata.normalisation.mean, metadata.normalisation.scale) == \
+            (config["normalisation"]["mean"], config["normalisation"]["scale"])
+        assert metadata.mode == mode and metadata.schema == SCHEMA_VERSION
+        assert {name: g.to_metadata() for name, g in metadata.crop.items()} == read_json(FER2013_GEOMETRY)["crop"]
+    assert read_metadata(tiny_tflite["int8"]).calibration["size"] == "128"
 
 
 def test_int8_op_report_is_all_integer(tiny_tflite):
@@ -106,10 +111,10 @@ def test_parity_fails_a_model_calibrated_on_blank_images(tiny_run, tiny_tflite, 
     from edgefer.training.model import export_model, load_model
 
     metadata = read_metadata(tiny_tflite["int8"])
-    model = export_model(load_model(os.path.join(tiny_run, "model.keras")), metadata["backbone"])
+    model = export_model(load_model(os.path.join(tiny_run, "model.keras")), metadata.backbone)
     blank = np.zeros((16, 48, 48), np.uint8)
     broken = tmp_path / "broken_int8.tflite"
-    broken.write_bytes(with_metadata(convert(model, "int8", blank, "int8", metadata["normalisation"]), metadata))
+    broken.write_bytes(with_metadata(convert(model, "int8", blank, "int8", metadata.normalisation), metadata))
     result = edgefer("parity", tiny_tflite["float32"], str(broken), "--data", mini_fer2013, "--out", str(tmp_path / "p"))
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]
     assert json.load(open(tmp_path / "p" / "report.json"))["drop_pp"] > 1.0
@@ -119,7 +124,7 @@ def test_parity_bad_inputs(tiny_tflite, mini_fer2013, tmp_path):
     not_tflite = tmp_path / "notes.tflite"
     not_tflite.write_text("not a model")
     other_labels = tmp_path / "other_int8.tflite"
-    metadata = {**read_metadata(tiny_tflite["int8"]), "labels": ["a", "b", "c", "d", "e", "f", "g"]}
+    metadata = replace(read_metadata(tiny_tflite["int8"]), labels=("a", "b", "c", "d", "e", "f", "g"))
     with open(tiny_tflite["int8"], "rb") as f:
         flatbuffer = f.read()
     other_labels.write_bytes(with_metadata(flatbuffer, metadata))  # a second archive: the last one wins
@@ -163,7 +168,7 @@ def test_an_ensemble_file_averages_its_members(tiny_run, tiny_tflite, mini_fer20
     assert np.abs(ensemble - (singles[0] + singles[1]) / 2).max() < 1e-4
     int8 = Classifier(str(tmp_path / "ensemble_int8.tflite")).predict(faces)
     assert np.abs(int8 - ensemble).mean() < 0.05
-    members = read_metadata(str(tmp_path / "ensemble_int8.tflite"))["members"]
+    members = read_metadata(str(tmp_path / "ensemble_int8.tflite")).members
     assert [(m["run"], m["image_size"]) for m in members] == [("tiny", 64), ("member", 64)]
 
 
@@ -181,7 +186,7 @@ def test_mirrored_members_see_the_mirror_image(tiny_run, tiny_tflite, mini_fer20
     pair = Classifier(str(tmp_path / "pair_float32.tflite"))
     assert np.abs(pair.predict(faces) - (main_on_face + member_on_mirror) / 2).max() < 1e-4
     assert np.abs(pair.predict(mirrored) - pair.predict(faces)).max() > 1e-3  # not symmetric, unlike a flip average
-    assert read_metadata(str(tmp_path / "pair_float32.tflite"))["mirror_members"] is True
+    assert read_metadata(str(tmp_path / "pair_float32.tflite")).mirror_members is True
 
 
 def test_a_member_with_other_labels_is_refused_before_writing(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
@@ -212,4 +217,34 @@ def test_the_flip_average_and_its_zoomed_view_are_built_into_the_file(tiny_run, 
     zoomed_pass_reframed = zoom.predict(reframed) - plain.predict(np.ascontiguousarray(reframed[:, :, ::-1])) / 2
     assert np.abs(zoomed_pass - zoomed_pass_reframed).max() < 1e-4
     assert np.abs(zoomed_pass * 2 - plain.predict(faces)).max() > 1e-3  # and it is not the plain pass
-    assert read_metadata(str(tmp_path / "zoom_float32.tflite"))["zoom_crop"] == 2
+    assert read_metadata(str(tmp_path / "zoom_float32.tflite")).zoom_crop == 2
+
+
+def test_every_quantized_file_carries_the_crop_geometry_again_and_again(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    common = ("--data", mini_fer2013, "--calibration", tiny_tflite["manifest"], "--modes", "float32,int8")
+    fer2013 = read_json(FER2013_GEOMETRY)["crop"]
+    for again in ("first", "second"):
+        out = tmp_path / again
+        out.mkdir()
+        result = edgefer("quantize", tiny_run, *common, "--out", str(out), "--name", "again")
+        assert result.returncode == 0, result.stderr[-3000:]
+        for mode in ("float32", "int8"):
+            crop = read_metadata(str(out / f"again_{mode}.tflite")).crop
+            assert {name: g.to_metadata() for name, g in crop.items()} == fer2013
+    own = {"crop": {"blazeface": {"detector": "blazeface", "box_size": 0.7, "centre": [0.5, 0.55], "align": True}}}
+    (tmp_path / "own.json").write_text(json.dumps(own))
+    result = edgefer("quantize", tiny_run, *common, "--out", str(tmp_path), "--name", "own", "--geometry",
+                     str(tmp_path / "own.json"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_metadata(str(tmp_path / "own_int8.tflite")).crop["blazeface"].box_size == 0.7
+
+
+@pytest.mark.parametrize("content", ['{"box_size": 0.8}', "[1, 2]", '{"crop": "wide"}', "not json"])
+def test_a_bad_geometry_file_is_refused_before_anything_is_written(tiny_run, tiny_tflite, mini_fer2013, tmp_path, content):
+    (tmp_path / "g.json").write_text(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = edgefer("quantize", tiny_run, "--data", mini_fer2013, "--calibration", tiny_tflite["manifest"],
+                     "--out", str(out), "--geometry", str(tmp_path / "g.json"))
+    assert_one_line_error(result, "g.json")
+    assert os.listdir(out) == []

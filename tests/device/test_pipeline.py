@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from edgefer.core.metadata import ModelMetadata
 from edgefer.device.blazeface import Detection
 from edgefer.device.pipeline import EmotionPipeline
 
@@ -11,7 +12,7 @@ class FakeClassifier:
 
     labels = ["calm", "glad"]
     face_size = 48
-    metadata = {"labels": labels, "face_size": 48}
+    metadata = ModelMetadata(labels=tuple(labels), face_size=48)
     path = "fake.tflite"
 
     def __init__(self, answers):
@@ -50,3 +51,19 @@ def test_a_still_is_not_smoothed_and_leaves_the_video_smoothed():
     assert video[0]["id"] == video_again[0]["id"]  # the video's face keeps its track
     assert video_again[0]["scores"]["glad"] == round(1 / 3, 4)  # and its smoothing (span 5: alpha 1/3)
     assert pipeline.process(FRAME)[0]["scores"]["glad"] == round(1 / 3 + 2 / 3 * 1 / 3, 4)
+
+
+def test_a_model_without_crop_geometry_says_once_which_crop_it_falls_back_to(capsys):
+    EmotionPipeline(FakeClassifier([]), FakeDetector(), margin=0.2)
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "fake.tflite carries no crop geometry" in warning and "grown by 0.2" in warning
+
+
+def test_a_model_with_crop_geometry_cuts_each_face_with_its_detector_geometry(capsys):
+    from dataclasses import replace
+
+    from edgefer.core.metadata import CropGeometry
+    classifier = FakeClassifier([])
+    classifier.metadata = replace(classifier.metadata, crop={"fake": CropGeometry("fake", 0.5, (0.5, 0.5))})
+    assert EmotionPipeline(classifier, FakeDetector()).geometries["fake"].box_size == 0.5
+    assert capsys.readouterr().err == ""

@@ -3,9 +3,10 @@ import pytest
 from helpers import TINY_FLOAT, TINY_INT8, make_face
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.metadata import Normalisation
 from edgefer.device.runtime import Classifier, make_interpreter, normalise
 
-NORMALISATION = {"mean": 127.0, "scale": 128.0}
+NORMALISATION = Normalisation(mean=127.0, scale=128.0)
 
 
 def test_normalise_maps_pixels_as_the_metadata_says():

@@ -27,7 +27,7 @@ def test_fit_writes_the_geometry_into_a_model_and_check_measures_the_device_path
     assert result.returncode == 0, result.stderr[-2000:]
     fitted = json.loads(geometry_path.read_text())
     assert set(fitted["crop"]) == {"blazeface-full", "blazeface-short"}
-    assert read_metadata(model)["crop"] == fitted["crop"]
+    assert {name: g.to_metadata() for name, g in read_metadata(model).crop.items()} == fitted["crop"]
     full = CropGeometry.from_metadata(fitted["crop"]["blazeface-full"], "g.json")
     assert 0.6 < full.box_size < 1.1 and 0.4 < full.centre[0] < 0.6  # a face-sized box, centred across
     assert fitted["fitted_on"]["faces"]["blazeface-full"]["found"] > 100

@@ -49,6 +49,6 @@ def test_snapped_weights_bring_the_int8_file_closer_to_its_float_twin(tiny_run, 
         int8_model = Classifier(os.path.join(directory, "tiny_int8.tflite"))
         return np.abs(float_model.predict(test.images) - int8_model.predict(test.images)).mean()
 
-    assert Classifier(str(out / "tiny_int8.tflite")).metadata["weights_on_int8_grid"] is True
+    assert Classifier(str(out / "tiny_int8.tflite")).metadata.weights_on_int8_grid is True
     # measured 0.6-0.72 of the unsnapped gap (the rest is activation rounding); unsnapped it is 1.0
     assert gap(out) < 0.85 * gap(tiny_tflite["dir"])
