@@ -21,6 +21,7 @@ TINY_FLOAT = os.path.join(FIXTURES, "tiny_float32.tflite")
 TINY_INT8 = os.path.join(FIXTURES, "tiny_int8.tflite")
 TINY_SWAPPED = os.path.join(FIXTURES, "tiny_swapped_int8.tflite")
 HEAVY_MODULES = ("tensorflow", "keras", "kimm")
+NOT_ON_A_DEVICE = (*HEAVY_MODULES, "matplotlib")  # the device extra installs none of them
 
 # Runs the CLI (or imports modules) with an import hook that refuses the heavy modules.
 REFUSE_HEAVY = """
@@ -32,7 +33,7 @@ class RefuseHeavy:
             raise ImportError(name + " is refused in this test")
 sys.meta_path.insert(0, RefuseHeavy())
 """
-CLI_WITHOUT_HEAVY = REFUSE_HEAVY.format(heavy=HEAVY_MODULES) + """
+CLI_WITHOUT_HEAVY = REFUSE_HEAVY.format(heavy=NOT_ON_A_DEVICE) + """
 from edgefer.cli import main
 try:
     main()
@@ -49,7 +50,7 @@ def edgefer(*args, env=None, timeout=1800, cwd=REPO):
 
 
 def edgefer_without_tensorflow(*args, cwd=REPO):
-    """The CLI in a subprocess that cannot import TensorFlow, Keras or kimm."""
+    """The CLI in a subprocess that cannot import TensorFlow, Keras, kimm or matplotlib, as on a device."""
     return subprocess.run([sys.executable, "-c", CLI_WITHOUT_HEAVY, *args], capture_output=True, text=True,
                           cwd=cwd, timeout=600, env=CLEAN_ENV)
 

@@ -1,24 +1,40 @@
-"""PNG figures: confusion matrices, class balance, sample grids and training curves."""
+"""PNG figures: confusion matrices, class balance, sample grids and training curves.
 
-import matplotlib
+matplotlib is imported on use: a device installed without it (the ``device`` extra alone)
+draws nothing, and each function returns False instead of True.
+"""
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from edgefer.core.files import write_with  # noqa: E402
+from edgefer.core.files import write_with
 
 
-def _save(fig, path):
+def pyplot():
+    """matplotlib's pyplot on its file-only backend, or None where matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+def _save(plt, fig, path):
     fig.tight_layout()
     try:
         write_with(path, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
     finally:
         plt.close(fig)
+    return True
 
 
 def confusion_png(matrix, labels, path, title):
     """Row-normalised confusion matrix with counts in each cell."""
+    plt = pyplot()
+    if plt is None:
+        return False
     matrix = np.asarray(matrix)
     rates = matrix / np.maximum(1, matrix.sum(axis=1, keepdims=True))
     fig, ax = plt.subplots(figsize=(1.0 * len(labels) + 2, 1.0 * len(labels) + 1.5))
@@ -32,11 +48,14 @@ def confusion_png(matrix, labels, path, title):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
-    _save(fig, path)
+    return _save(plt, fig, path)
 
 
 def class_balance_png(counts, path, title):
     """Grouped bars: images per class for each split (``counts`` = {split: {label: n}})."""
+    plt = pyplot()
+    if plt is None:
+        return False
     splits = list(counts)
     labels = list(next(iter(counts.values())))
     width = 0.8 / len(splits)
@@ -48,11 +67,14 @@ def class_balance_png(counts, path, title):
     ax.set_ylabel("images")
     ax.set_title(title, fontsize=9)
     ax.legend()
-    _save(fig, path)
+    return _save(plt, fig, path)
 
 
 def image_grid_png(images, captions, path, title, columns=8):
     """A grid of grayscale images, each with a caption below it."""
+    plt = pyplot()
+    if plt is None:
+        return False
     rows = max(1, int(np.ceil(len(images) / columns)))
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.3, rows * 1.5 + 0.4), squeeze=False)
     for ax in axes.ravel():
@@ -61,11 +83,14 @@ def image_grid_png(images, captions, path, title, columns=8):
         ax.imshow(np.asarray(image, dtype=np.float32), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(caption, fontsize=7)
     fig.suptitle(title, fontsize=9)
-    _save(fig, path)
+    return _save(plt, fig, path)
 
 
 def curves_png(history, path, title):
     """Loss and accuracy per epoch from a {column: [values]} history (train and val_)."""
+    plt = pyplot()
+    if plt is None:
+        return False
     epochs = np.arange(1, len(history["loss"]) + 1)
     metrics = [m for m in ("loss", "accuracy", "precision", "recall") if m in history]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
@@ -77,4 +102,4 @@ def curves_png(history, path, title):
         ax.set_title(metric)
         ax.legend()
     fig.suptitle(title, fontsize=9)
-    _save(fig, path)
+    return _save(plt, fig, path)

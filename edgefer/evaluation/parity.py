@@ -108,7 +108,8 @@ def markdown(report):
         lines.append(f"| {label} | {c['support']} | {c['precision_float']:.3f} | {c['precision_quant']:.3f} | "
                      f"{c['recall_float']:.3f} | {c['recall_quant']:.3f} | {c['f1_float']:.3f} | {c['f1_quant']:.3f} |")
     lines += ["", "![float confusion](confusion_float.png) ![quantized confusion](confusion_quant.png)", "",
-              "![disagreements](disagreements.png)", ""]
+              "![disagreements](disagreements.png)", ""] if r.get("plots", True) else \
+        ["", "Plots not drawn: matplotlib is not installed (pip install 'edgefer[plots]').", ""]
     return "\n".join(lines)
 
 
@@ -155,15 +156,17 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
     report["per_class"] = per_class_table(report, labels)
 
     check_output_folder(out_dir)
+    drawn = []
     for kind in ("float", "quant"):
-        confusion_png(report[kind]["confusion"], labels, os.path.join(out_dir, f"confusion_{kind}.png"),
-                      f"{kind} model on {dataset.name} {split} (n={report['n']}, acc={report[f'accuracy_{kind}']:.3f})")
+        drawn.append(confusion_png(report[kind]["confusion"], labels, os.path.join(out_dir, f"confusion_{kind}.png"),
+                      f"{kind} model on {dataset.name} {split} (n={report['n']}, acc={report[f'accuracy_{kind}']:.3f})"))
     all_disagreeing = np.flatnonzero(probs_f.argmax(1) != probs_q.argmax(1))
     disagree = all_disagreeing[:32]
     captions = [f"true {labels[part.labels[i]]}\nf:{labels[probs_f[i].argmax()]} q:{labels[probs_q[i].argmax()]}"
                 for i in disagree]
-    image_grid_png(part.images[disagree], captions, os.path.join(out_dir, "disagreements.png"),
-                   f"{len(disagree)} of {len(all_disagreeing)} images where the models disagree")
+    drawn.append(image_grid_png(part.images[disagree], captions, os.path.join(out_dir, "disagreements.png"),
+                                f"{len(disagree)} of {len(all_disagreeing)} images where the models disagree"))
+    report["plots"] = all(drawn)
     write_predictions(os.path.join(out_dir, "predictions.csv"), part, labels, probs_f, probs_q)
     write_json(os.path.join(out_dir, "report.json"), report)
     write_text(os.path.join(out_dir, "report.md"), markdown(report))

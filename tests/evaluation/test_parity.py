@@ -55,6 +55,8 @@ def test_the_gate_exits_1_without_tensorflow(kaggle_folders, tmp_path):
                                         "--out", str(tmp_path / "p"), "--max-drop", "25")
     assert result.returncode == 1, result.stderr[-2000:]
     assert "drop +28.57 pp" in result.stdout and "FAIL" in result.stdout
+    assert "Plots not drawn: matplotlib is not installed" in (tmp_path / "p" / "report.md").read_text()
+    assert not list((tmp_path / "p").glob("*.png")) and (tmp_path / "p" / "predictions.csv").exists()
 
 
 def test_parity_refuses_a_dataset_with_other_labels(tmp_path):
