@@ -4,7 +4,7 @@ import click
 
 from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflow, require_tensorflow
 from edgefer.convert.options import MAX_ZOOM_CROP
-from edgefer.core.metadata import IO_TYPES
+from edgefer.core.metadata import INTEROP_TOOLS, IO_TYPES
 
 
 @main.command()
@@ -31,6 +31,9 @@ from edgefer.core.metadata import IO_TYPES
                    "one pass each.")
 @click.option("--geometry", default=None, type=click.Path(),
               help="Crop geometry JSON (edgefer framing fit) to carry in the files [FER2013's for FER2013/FER+ runs].")
+@click.option("--interop", default=None, type=click.Choice(INTEROP_TOOLS),
+              help="Also write NAME_mediapipe.tflite from the float32 file: colour input, loads in MediaPipe Tasks' "
+                   "ImageClassifier as it is.")
 @friendly_errors
 def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     """Convert a trained model (run folder or model.keras) to TFLite, one file per mode.
@@ -48,6 +51,8 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
       edgefer quantize runs/lite0 --with runs/lite0-b --mirror-members --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/ --name pair
       edgefer quantize runs/lite0 --flip-average --zoom-crop 2 --data ~/.cache/edgefer-data/fer2013 \\
+          --calibration calibration/fer2013-stratified-512.txt --out models/
+      edgefer quantize runs/lite0 --modes float32,int8 --interop mediapipe --data ~/.cache/edgefer-data/fer2013 \\
           --calibration calibration/fer2013-stratified-512.txt --out models/
     """
     from edgefer.convert.options import QuantizeOptions

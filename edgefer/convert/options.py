@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.metadata import IO_TYPES, MODES
+from edgefer.core.metadata import INTEROP_TOOLS, IO_TYPES, MODES
 
 MAX_ZOOM_CROP = 8  # pixels from each side of a 48x48 face: at most a third of it cut away
 
@@ -13,7 +13,8 @@ MAX_ZOOM_CROP = 8  # pixels from each side of a 48x48 face: at most a third of i
 class QuantizeOptions:
     """How to convert: which ``modes``, the int8 file's ``io_type``, the flip average built in
     (``zoom_crop``: pixels cut from each side of the unmirrored face), kernels snapped to the int8
-    grid first, Edge TPU compilation, the file name stem, the crop geometry file, and other runs (``members``) whose
+    grid first, Edge TPU compilation, the file name stem, the crop geometry file, a file for another
+    tool (``interop``), and other runs (``members``) whose
     predictions the file averages with the main run's (with ``mirror_members``, predictions on the
     face's mirror image: a flip average spread over different networks at one pass each)."""
 
@@ -27,6 +28,7 @@ class QuantizeOptions:
     members: Sequence[str] = ()
     mirror_members: bool = False
     geometry: Optional[str] = None  # a crop-geometry file (edgefer framing fit) for the files' metadata
+    interop: Optional[str] = None  # also make a file for this tool (INTEROP_TOOLS) from the float32 file
 
     def sees_mirror(self, index: int) -> bool:
         """Whether the file's network number ``index`` (0: MODEL, then the members) sees the mirror image alone."""
@@ -46,5 +48,9 @@ class QuantizeOptions:
             raise EdgeferError("--mirror-members needs another run to average with: add --with RUN")
         if self.mirror_members and self.flip_average:
             raise EdgeferError("--mirror-members and --flip-average both mirror the face; choose one")
+        if self.interop and self.interop not in INTEROP_TOOLS:
+            raise EdgeferError(f"unknown interop tool {self.interop!r}; choose from {', '.join(INTEROP_TOOLS)}")
+        if self.interop and "float32" not in self.modes:
+            raise EdgeferError(f"--interop {self.interop} is made from the float32 file: add float32 to --modes")
         if not 0 <= self.zoom_crop <= MAX_ZOOM_CROP:
             raise EdgeferError(f"--zoom-crop must be 0 to {MAX_ZOOM_CROP} pixels of the 48x48 face, not {self.zoom_crop}")

@@ -9,7 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from edgefer.convert.edgetpu import compile_for_edgetpu
+from edgefer.convert.interop import mediapipe_file
 from edgefer.convert.options import MODES, QuantizeOptions
+from edgefer.convert.standard_metadata import with_standard_metadata
 from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_bytes, write_json
 from edgefer.core.metadata import CropGeometry, ModelMetadata, Normalisation, read_geometry, with_metadata
@@ -154,7 +156,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
         metadata = model_metadata(config, mode, options, crop,
                                   {"manifest": os.path.basename(manifest_path), **manifest_header}, members)
-        write_bytes(path, with_metadata(tflite, metadata))
+        write_bytes(path, with_metadata(with_standard_metadata(tflite, metadata, name), metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)
         echo(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB, {report['ops']} ops")
@@ -167,4 +169,8 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         difference = check_float_twin(models, written["float32"], dataset.split("val").images[:100], options)
         echo(f"float32 file matches the Keras model{'s' if len(models) > 1 else ''}: max |dprob| = {difference:.1e} "
              "on 100 val images")
+    if options.interop:
+        written[options.interop] = mediapipe_file(written["float32"], os.path.join(out_dir, f"{name}_{options.interop}.tflite"),
+                                                  name)
+        echo(f"{written[options.interop]}: for {options.interop} (colour input, standard TFLite metadata)")
     return written

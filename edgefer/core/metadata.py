@@ -25,6 +25,7 @@ MAX_METADATA_BYTES = 1 << 20  # larger metadata is refused before it is inflated
 MAX_LABEL_CHARS = 40
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_TYPES = ("int8", "uint8", "float32")
+INTEROP_TOOLS = ("mediapipe",)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class ModelMetadata:
     calibration: Optional[dict] = None  # the calibration manifest's header and file name (int8 files)
     members: Tuple[dict, ...] = ()  # the runs an ensemble file averages
     crop: Dict[str, CropGeometry] = field(default_factory=dict)  # by detector name
+    interop: Optional[str] = None  # the tool an interop file is made for (RGB input): not for edgefer's runtime
     schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -208,12 +210,12 @@ def _crop(value, where):
 
 
 _CHECKS = {
-    "labels": _labels, "face_size": _integer(8, 1024), "normalisation": _normalisation, "color": _one_of(("grayscale",)),
+    "labels": _labels, "face_size": _integer(8, 1024), "normalisation": _normalisation, "color": _one_of(("grayscale", "rgb")),
     "input_range": _range, "backbone": _optional(_text), "image_size": _optional(_integer(8, 4096)),
     "preprocessing": _optional(_text), "mode": _optional(_one_of(MODES)), "io": _optional(_one_of(IO_TYPES)),
     "dataset": _optional(_text), "flip_average": _flag, "zoom_crop": _integer(0, 64), "mirror_members": _flag,
     "weights_on_int8_grid": _flag, "calibration": _optional(_object), "members": _members, "crop": _crop,
-    "schema": _integer(1, SCHEMA_VERSION),
+    "interop": _optional(_one_of(INTEROP_TOOLS)), "schema": _integer(1, SCHEMA_VERSION),
 }
 
 

@@ -71,6 +71,9 @@ class Classifier:
         self.path = model_path
         self.interpreter, self.runtime = make_interpreter(model_path, delegate, threads)
         self.metadata = read_metadata(model_path)
+        if self.metadata.interop:
+            raise EdgeferError(f"{model_path}: is made for {self.metadata.interop} (colour input); "
+                               "edgefer runs the int8 or float32 file it was made from")
         self.labels = list(self.metadata.labels)
         self.face_size = self.metadata.face_size
         self.normalisation = self.metadata.normalisation
