@@ -248,3 +248,24 @@ def test_a_bad_geometry_file_is_refused_before_anything_is_written(tiny_run, tin
                      "--out", str(out), "--geometry", str(tmp_path / "g.json"))
     assert_one_line_error(result, "g.json")
     assert os.listdir(out) == []
+
+
+def test_quantize_writes_the_interop_file_beside_the_float32_file(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    from edgefer.device.runtime import make_interpreter
+
+    common = ("--data", mini_fer2013, "--calibration", tiny_tflite["manifest"], "--out", str(tmp_path), "--name", "tiny")
+    refused = edgefer("quantize", tiny_run, *common, "--modes", "int8", "--interop", "mediapipe")
+    assert_one_line_error(refused, "add float32 to --modes")
+    assert os.listdir(tmp_path) == []
+    result = edgefer("quantize", tiny_run, *common, "--modes", "float32", "--interop", "mediapipe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    interpreter, _ = make_interpreter(str(tmp_path / "tiny_mediapipe.tflite"))
+    image, scores = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    assert tuple(image["shape"]) == (1, 48, 48, 3)
+    faces = load_dataset(mini_fer2013, ("test",)).splits["test"].images[:20]
+    twin = Classifier(str(tmp_path / "tiny_float32.tflite"))
+    for face, expected in zip(faces, twin.predict(faces)):
+        rgb = (np.stack([face] * 3, axis=-1).astype(np.float32) - twin.normalisation.mean) / twin.normalisation.scale
+        interpreter.set_tensor(image["index"], rgb[None])
+        interpreter.invoke()
+        assert np.abs(interpreter.get_tensor(scores["index"])[0] - expected).max() < 1e-5
