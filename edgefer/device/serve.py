@@ -11,13 +11,19 @@ threading HTTP server: no dependency, one thread per connection, streams capped 
 ``max_clients``.
 
 Binding anything but loopback needs a token (a file, ``EDGEFER_TOKEN``, or one generated and
-printed once); every request must then carry it (``Authorization: Bearer``, ``?token=``, or the
-cookie that ``/?token=`` sets), compared in constant time.
+shown once on a terminal, never in a service's log); every request must then carry it
+(``Authorization: Bearer``, ``?token=``, or the cookie that ``/?token=`` sets), compared in
+constant time. A loopback server answers only requests whose ``Host`` is one of its own names,
+so a web page that rebinds its own name to 127.0.0.1 cannot read it. The page runs only its own
+script (a Content-Security-Policy with a fresh nonce) and shows label names as text. Clients
+that reset, stall or flood are dropped without a traceback: at most ``MAX_CONNECTIONS`` at once,
+each for at most ``Handler.timeout`` seconds of silence.
 """
 
 import hmac
 import json
 import os
+import re
 import secrets
 import socket
 import sys
@@ -37,6 +43,13 @@ from edgefer.core.errors import EdgeferError
 BOUNDARY = "edgeferframe"
 COOKIE = "edgefer_token"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MIN_TOKEN_CHARS = 16
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~-]+")  # safe in a header, a cookie and a URL
+MAX_CONNECTIONS = 64  # open connections at once; more are closed at once
+LISTEN_BACKLOG = 128
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#3cc83c"/>'
+           b'<circle cx="5.5" cy="6" r="1" fill="#16181d"/><circle cx="10.5" cy="6" r="1" fill="#16181d"/>'
+           b'<path d="M4.5 9.5q3.5 3.5 7 0" stroke="#16181d" fill="none"/></svg>')
 
 
 @dataclass(frozen=True)
@@ -61,22 +74,36 @@ def parse_address(value: str) -> Tuple[str, int]:
     return host, int(port)
 
 
-def resolve_token(host: str, token_file: Optional[str]) -> Tuple[Optional[str], bool]:
+def check_token(token: str, where: str) -> str:
+    """The token, if it is long enough and made of characters safe in a header, cookie and URL."""
+    if len(token) < MIN_TOKEN_CHARS or not TOKEN_CHARACTERS.fullmatch(token):
+        raise EdgeferError(f"{where}: the token must be at least {MIN_TOKEN_CHARS} characters of A-Z, a-z, 0-9 "
+                           "and . _ ~ - (make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+    return token
+
+
+def resolve_token(host: str, token_file: Optional[str], terminal: Optional[bool] = None) -> Tuple[Optional[str], bool]:
     """(token, generated?): from ``token_file``, else ``EDGEFER_TOKEN``; a non-loopback address
-    without either gets a generated one; loopback without either needs none."""
+    without either gets a generated one when a person will see it (``terminal``: stderr is a
+    terminal), else a one-line error; loopback without either needs none."""
     if token_file:
         try:
             with open(token_file, encoding="utf-8") as f:
                 token = f.read().strip()
+                readable_by_others = os.fstat(f.fileno()).st_mode & 0o077
         except (OSError, UnicodeDecodeError) as exc:
             raise EdgeferError(f"{token_file}: cannot read the token ({getattr(exc, 'strerror', None) or exc})") from None
-        if len(token) < 16:
-            raise EdgeferError(f"{token_file}: the token must be at least 16 characters")
+        check_token(token, token_file)
+        if readable_by_others:
+            print(f"warning: {token_file} can be read by other users; chmod 600 it", file=sys.stderr, flush=True)
         return token, False
-    if os.environ.get("EDGEFER_TOKEN"):
-        return os.environ["EDGEFER_TOKEN"], False
+    if "EDGEFER_TOKEN" in os.environ:
+        return check_token(os.environ["EDGEFER_TOKEN"], "EDGEFER_TOKEN"), False
     if host in LOOPBACK:
         return None, False
+    if not (sys.stderr.isatty() if terminal is None else terminal):
+        raise EdgeferError(f"--serve {host}: a server other machines can reach needs a token: --token-file FILE "
+                           "or EDGEFER_TOKEN (a generated one is shown only on a terminal, never in a log)")
     return secrets.token_urlsafe(24), True
 
 
@@ -152,9 +179,22 @@ class LiveState:
             return self.index >= 0 and time.monotonic() - self.last_time < stall_seconds
 
 
-def page_html(video: bool) -> bytes:
+def page_html(video: bool, nonce: str) -> bytes:
     html = resources.files("edgefer.device").joinpath("page.html").read_text(encoding="utf-8")
-    return html.replace("{{VIDEO}}", "true" if video else "false").encode("utf-8")
+    return html.replace("{{VIDEO}}", "true" if video else "false").replace("{{NONCE}}", nonce).encode("utf-8")
+
+
+def content_policy(nonce: str) -> str:
+    """Only the page's own script and style, frames and data from this server, no embedding."""
+    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src 'self'; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header, without its port (``[::1]:80`` -> ``::1``)."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -167,36 +207,55 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # keep stderr for the run's own lines
         pass
 
+    def _host_allowed(self) -> bool:
+        """Any Host for a server other machines reach (the token guards it); on loopback, only
+        the server's own names."""
+        options = self.server.options
+        if options.host not in LOOPBACK:
+            return True
+        return host_name(self.headers.get("Host", "").strip().lower()) in {*LOOPBACK, options.host.lower()}
+
     def _authorised(self, query) -> bool:
         token = self.server.options.token
         if token is None:
             return True
         offered = []
-        header = self.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            offered.append(header[len("Bearer "):])
+        scheme, _, value = self.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer":
+            offered.append(value.strip())
         offered += query.get("token", [])
         for part in self.headers.get("Cookie", "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == COOKIE:
                 offered.append(value)
-        return any(hmac.compare_digest(candidate.encode(), token.encode()) for candidate in offered)
+        return any(hmac.compare_digest(candidate.encode("utf-8", "replace"), token.encode()) for candidate in offered)
 
-    def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", headers=()):
+    def _headers(self, status: int, content_type: str, headers=()):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Referrer-Policy", "no-referrer")
         for name, value in headers:
             self.send_header(name, value)
+
+    def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", headers=()):
+        self._headers(status, content_type, [("Content-Length", str(len(body))), *headers])
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET()
 
     def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         state, options = self.server.state, self.server.options
+        if not self._host_allowed():
+            self._send(403, b"403: this server answers only to its own names (Host)\n")
+            return
         if not self._authorised(query):
             self._send(401, b"401: a token is needed (Authorization: Bearer, ?token= or the page's cookie)\n",
                        headers=[("WWW-Authenticate", "Bearer")])
@@ -204,7 +263,11 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/":
             cookie = [("Set-Cookie", f"{COOKIE}={options.token}; HttpOnly; SameSite=Strict; Path=/")] \
                 if options.token and "token" in query else []
-            self._send(200, page_html(options.video), "text/html; charset=utf-8", cookie)
+            nonce = secrets.token_urlsafe(16)
+            self._send(200, page_html(options.video, nonce), "text/html; charset=utf-8",
+                       [*cookie, ("Content-Security-Policy", content_policy(nonce))])
+        elif url.path == "/favicon.ico":
+            self._send(200, FAVICON, "image/svg+xml")
         elif url.path == "/api/latest":
             event = state.event
             if event is None:
@@ -237,11 +300,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(503, b"503: too many streaming clients\n")
             return
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
+            self._headers(200, content_type, [("Connection", "close")])
             self.end_headers()
+            if self.command == "HEAD":
+                return
             index = -1
             while not self.server.stopping.is_set():
                 newest = state.next_after(index)
@@ -261,6 +323,7 @@ class LiveServer(ThreadingHTTPServer):
     """The HTTP server, run in a background thread while the pipeline publishes."""
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, options: ServeOptions):
         self.address_family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
@@ -269,8 +332,30 @@ class LiveServer(ThreadingHTTPServer):
         except OSError as exc:
             raise EdgeferError(f"--serve {options.host}:{options.port}: cannot listen ({exc.strerror or exc})") from None
         self.options, self.state = options, LiveState()
+        self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+
+    def process_request(self, request, client_address):
+        """A thread for the connection while fewer than ``MAX_CONNECTIONS`` are open; else closed at once."""
+        if not self.connections.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
+
+    def handle_error(self, request, client_address):
+        """A client's reset, timeout or garbage is the client's business: no traceback; anything
+        else is one line."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (OSError, ValueError)):
+            print(f"warning: a request from {client_address[0]} failed ({type(error).__name__}: {error})",
+                  file=sys.stderr, flush=True)
 
     def __enter__(self):
         self.thread.start()
@@ -289,7 +374,7 @@ class LiveServer(ThreadingHTTPServer):
 
 def announce(server: LiveServer, generated_token: bool) -> None:
     """Say on stderr where the page is, after a generated token (shown this once)."""
-    if generated_token:
+    if generated_token:  # resolve_token generates one only when stderr is a terminal
         print(f"token (shown once, kept only in memory): {server.options.token}\n"
               f"open {server.url}?token={server.options.token}", file=sys.stderr, flush=True)
     print(f"serving on {server.url}", file=sys.stderr, flush=True)

@@ -2,19 +2,23 @@
 be installed, a real headless Chromium)."""
 
 import json
+import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlparse
 
 import cv2
 import numpy as np
 import pytest
-from helpers import CLEAN_ENV, REPO
+from helpers import CLEAN_ENV, REPO, assert_one_line_error, edgefer_without_tensorflow
 
 from edgefer.core.errors import EdgeferError
 from edgefer.device.serve import LiveServer, ServeOptions, parse_address, resolve_token
@@ -40,10 +44,15 @@ def open_stream(url, token=None):
 class Served:
     """`edgefer run ... --serve` in a subprocess; knows its URL and, if generated, its token."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, terminal=False):
+        """With ``terminal``, stderr is a pseudo-terminal, as when a person runs the command."""
+        stderr = os.openpty() if terminal else None
         self.process = subprocess.Popen([sys.executable, "-m", "edgefer", "run", "--no-display", *args],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                                        env={**CLEAN_ENV, **(env or {})})
+                                        stdout=subprocess.DEVNULL, stderr=stderr[1] if stderr else subprocess.PIPE,
+                                        text=True, cwd=REPO, env={**CLEAN_ENV, **(env or {})})
+        if stderr:
+            os.close(stderr[1])
+            self.process.stderr = open(stderr[0], encoding="utf-8", errors="replace")
         self.url, self.token, self.lines = None, None, []
         deadline = time.time() + 60
         while time.time() < deadline and self.url is None:
@@ -56,7 +65,15 @@ class Served:
             if line.startswith("token "):
                 self.token = line.split()[-1]
         assert self.url, "".join(self.lines)
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()  # keep the pipe drained
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        """Keep reading stderr (into ``lines``) so the process never blocks on it."""
+        try:
+            for line in self.process.stderr:
+                self.lines.append(line)
+        except OSError:  # a pseudo-terminal reads as an error once the process has gone
+            pass
 
     def wait_for_frames(self, token=None):
         deadline = time.time() + 30
@@ -159,8 +176,14 @@ def test_no_video_serves_results_but_no_image():
         assert b"const VIDEO = false" in get(server.url)[2]
 
 
-def test_a_public_bind_without_a_token_gets_a_generated_one():
-    server = Served("--source", "sample", "--loop", "--serve", "0.0.0.0:0")
+def test_a_public_bind_without_a_token_is_refused_where_no_person_would_see_a_generated_one():
+    result = edgefer_without_tensorflow("run", "--source", "sample", "--serve", "0.0.0.0:0", "--no-display")
+    assert_one_line_error(result, "needs a token", "--token-file")
+    assert "token (shown once" not in result.stderr
+
+
+def test_a_public_bind_without_a_token_shows_a_generated_one_on_a_terminal():
+    server = Served("--source", "sample", "--loop", "--serve", "0.0.0.0:0", terminal=True)
     try:
         assert server.token and len(server.token) >= 24
         local = server.url.replace("0.0.0.0", "127.0.0.1")
@@ -200,13 +223,36 @@ def test_bad_addresses_are_refused(value, fragment):
 def test_tokens_come_from_a_file_the_environment_or_are_generated(tmp_path, monkeypatch):
     monkeypatch.delenv("EDGEFER_TOKEN", raising=False)
     assert resolve_token("127.0.0.1", None) == (None, False)
-    token, generated = resolve_token("0.0.0.0", None)
+    token, generated = resolve_token("0.0.0.0", None, terminal=True)
     assert generated and len(token) >= 24
+    with pytest.raises(EdgeferError, match="needs a token"):
+        resolve_token("0.0.0.0", None, terminal=False)
     monkeypatch.setenv("EDGEFER_TOKEN", "from-the-environment-1234")
     assert resolve_token("0.0.0.0", None) == ("from-the-environment-1234", False)
-    (tmp_path / "short").write_text("abc")
-    with pytest.raises(EdgeferError, match="at least 16"):
-        resolve_token("0.0.0.0", str(tmp_path / "short"))
+
+
+@pytest.mark.parametrize("token", ["a", "abc", "sixteen chars ok", "a;b=c-0123456789", "0123456789abcdéf",
+                                   "0123456789abcdef\r\nSet-Cookie: x=1"])
+def test_every_token_source_has_one_rule(tmp_path, monkeypatch, token):
+    monkeypatch.delenv("EDGEFER_TOKEN", raising=False)
+    (tmp_path / "token").write_text(token, encoding="utf-8")
+    with pytest.raises(EdgeferError, match="at least 16 characters of A-Z"):
+        resolve_token("0.0.0.0", str(tmp_path / "token"))
+    monkeypatch.setenv("EDGEFER_TOKEN", token)
+    with pytest.raises(EdgeferError, match="EDGEFER_TOKEN: the token must be"):
+        resolve_token("127.0.0.1", None)
+
+
+def test_a_token_file_others_can_read_is_warned_about(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("EDGEFER_TOKEN", raising=False)
+    path = tmp_path / "token"
+    path.write_text("a-long-enough-secret-token\n")
+    path.chmod(0o600)
+    assert resolve_token("0.0.0.0", str(path)) == ("a-long-enough-secret-token", False)
+    assert capsys.readouterr().err == ""
+    path.chmod(0o644)
+    resolve_token("0.0.0.0", str(path))
+    assert "can be read by other users" in capsys.readouterr().err
 
 
 def process_status(pid):
@@ -302,3 +348,139 @@ def test_the_page_shows_the_video_and_the_emotion_bars_in_chromium(served, tmp_p
     picture = cv2.imread(str(shot))
     region = picture[int(video["y"]):int(video["y"] + video["height"]), int(video["x"]):int(video["x"] + video["width"])]
     assert region.size and region.std() > 20  # the annotated frame, not a blank box
+
+
+def raw_request(url, request: bytes, timeout=10) -> bytes:
+    """Send ``request`` as it is to the server at ``url``; the whole reply."""
+    host, port = urlparse(url).hostname, urlparse(url).port
+    with socket.create_connection((host, port), timeout=timeout) as connection:
+        connection.sendall(request)
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+        return reply
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:{port}", "127.0.0.1.attacker.example",
+                                  "", "localhost.", "10.0.0.1:{port}"])
+def test_a_loopback_server_answers_only_to_its_own_names(served, host):
+    port = urlparse(served.url).port
+    header = f"Host: {host.format(port=port)}\r\n" if host else ""
+    for route in ROUTES:
+        reply = raw_request(served.url, f"GET {route} HTTP/1.1\r\n{header}Connection: close\r\n\r\n".encode())
+        assert reply.startswith(b"HTTP/1.1 403"), (route, reply[:80])
+        assert b"Content-Type: image/jpeg" not in reply and b'"faces"' not in reply
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST", "[::1]:{port}"])
+def test_a_loopback_server_answers_to_each_of_its_names(served, host):
+    port = urlparse(served.url).port
+    reply = raw_request(served.url, f"GET /api/latest HTTP/1.1\r\nHost: {host.format(port=port)}\r\n"
+                                    "Connection: close\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 200") and b'"faces"' in reply
+
+
+def test_the_page_runs_only_its_own_script(served):
+    status, headers, body = get(served.url + "/")
+    policy = headers["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy).group(1)
+    assert status == 200 and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert body.decode().count(f'nonce="{nonce}"') == 2  # its one script and one style
+    assert nonce != re.search(r"'nonce-([^']+)'", get(served.url + "/")[1]["Content-Security-Policy"]).group(1)
+    assert "innerHTML" not in body.decode()
+
+
+def test_head_and_the_favicon_answer(served):
+    for route in ("/", "/api/latest", "/metrics", "/healthz", "/stream.mjpg", "/api/events"):
+        request = urllib.request.Request(served.url + route, method="HEAD")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200 and response.read() == b"", route
+    status, headers, body = get(served.url + "/favicon.ico")
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml" and body.startswith(b"<svg")
+
+
+def test_the_bearer_scheme_is_case_insensitive(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("a-long-enough-secret-token\n")
+    token_file.chmod(0o600)
+    server = Served("--source", "sample", "--loop", "--serve", "127.0.0.1:0", "--token-file", str(token_file))
+    try:
+        server.wait_for_frames("a-long-enough-secret-token")
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            request = urllib.request.Request(server.url + "/api/latest",
+                                             headers={"Authorization": f"{scheme} a-long-enough-secret-token"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+        assert get(server.url + "/api/latest", token="a-long-enough-secret-toke")[0] == 401
+    finally:
+        server.stop()
+
+
+def test_resetting_clients_print_no_traceback_and_a_crowd_is_answered(served):
+    port = urlparse(served.url).port
+    for i in range(100):  # connect, send part of a request (or nothing), reset
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        connection.sendall([b"", b"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b"GET /api/ev"][i % 3])
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+    answered = []
+
+    def ask():
+        answered.append(get(served.url + "/api/latest", timeout=30)[0])
+
+    crowd = [threading.Thread(target=ask) for _ in range(300)]
+    for thread in crowd:
+        thread.start()
+    for thread in crowd:
+        thread.join()
+    assert answered.count(200) == 300
+    assert get(served.url + "/healthz")[0] == 200
+    time.sleep(1)
+    assert not any("Traceback" in line or "Error" in line for line in served.lines), "".join(served.lines)
+
+
+HOSTILE_LABEL = "<img src=x onerror=document.title='XSS'>"
+
+
+def chromium():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1000,700"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="headless Chromium and chromedriver are not installed "
+                    "(.ci/run installs Debian's chromium and chromium-driver)")
+def test_a_hostile_label_is_shown_as_text_in_chromium(tmp_path):
+    from dataclasses import replace
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from edgefer.core.metadata import flatbuffer_bytes, read_metadata, with_metadata
+    from edgefer.device.bundled import default_model_path
+
+    metadata = read_metadata(default_model_path())
+    hostile = tmp_path / "hostile_int8.tflite"
+    labels = (HOSTILE_LABEL, *metadata.labels[1:])
+    hostile.write_bytes(with_metadata(flatbuffer_bytes(default_model_path()), replace(metadata, labels=labels)))
+    server = Served("--source", "sample", "--loop", "--serve", "127.0.0.1:0", "--model", str(hostile))
+    browser = chromium()
+    try:
+        server.wait_for_frames()
+        browser.get(server.url + "/")
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#legend span"))
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#faces .row"))
+        time.sleep(1)  # a few more frames: time for any injected handler to run
+        shown = browser.execute_script("""return {title: document.title,
+            legend: document.querySelector('#legend span').textContent,
+            row: document.querySelector('#faces .row').children[0].textContent,
+            images: document.querySelectorAll('#side img').length};""")
+    finally:
+        browser.quit()
+        server.stop()
+    assert shown == {"title": "edgefer live", "legend": HOSTILE_LABEL, "row": HOSTILE_LABEL, "images": 0}
