@@ -24,6 +24,7 @@ from edgefer.core.files import atomic_path, check_output_file
 from edgefer.core.spec import OUTPUT_IMAGE_EXTENSIONS, OUTPUT_VIDEO_CODECS
 from edgefer.device.annotate import draw_faces
 from edgefer.device.pipeline import EmotionPipeline
+from edgefer.device.rates import Rates
 from edgefer.device.serve import LiveServer
 from edgefer.device.sources import Frame
 
@@ -146,7 +147,8 @@ def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: R
 def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
     histogram = collections.Counter()
     frames_done = faces_seen = 0
-    fps = None
+    busy = 0.0
+    rates = Rates()
     start = time.perf_counter()
     stack.enter_context(sigterm_as_interrupt())
     try:
@@ -156,7 +158,8 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
             tick = time.perf_counter()
             faces = pipeline.process(frame.image, still=frame.still)
             now = time.perf_counter()
-            fps = 1.0 / max(1e-6, now - tick) if fps is None else 0.9 * fps + 0.1 / max(1e-6, now - tick)
+            rates.add(now, now - tick)
+            busy += now - tick
             frames_done += 1
             faces_seen += len(faces)
             histogram.update(face["emotion"] for face in faces)
@@ -166,9 +169,9 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
                 out.flush()
             annotated = None
             if writer or options.display or (server and server.options.video):
-                annotated = draw_faces(frame.image.copy(), faces, fps)
+                annotated = draw_faces(frame.image.copy(), faces, rates)
             if server:
-                server.state.publish(line, annotated if server.options.video else None, fps, pipeline.seconds)
+                server.state.publish(line, annotated if server.options.video else None, rates, pipeline.seconds)
             if annotated is not None:
                 if writer:
                     writer.write(annotated)
@@ -183,7 +186,8 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
             cv2.destroyAllWindows()
     elapsed = time.perf_counter() - start
     summary = {"frames": frames_done, "faces": faces_seen,
-               "mean_fps": round(frames_done / elapsed, 2) if elapsed else 0.0, "emotions": dict(histogram.most_common())}
+               "mean_fps": round(frames_done / elapsed, 2) if elapsed else 0.0,
+               "capacity_fps": round(frames_done / busy, 2) if busy else 0.0, "emotions": dict(histogram.most_common())}
     skipped = getattr(frames, "skipped", [])
     if skipped:
         summary["skipped"] = skipped

@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
+from edgefer.device.rates import Rates
 
 BOUNDARY = "edgeferframe"
 COOKIE = "edgefer_token"
@@ -114,14 +115,15 @@ class LiveState:
         self.condition = threading.Condition()
         self.index = -1
         self.jpeg: Optional[bytes] = None
-        self.event: Optional[str] = None
+        self.event: Optional[str] = None  # the latest frame's JSON line, as --json prints it
+        self.latest: Optional[str] = None  # the same with the rates, for /api/latest
         self.last_time = 0.0
         self.frames = self.faces = self.dropped = 0
-        self.fps = 0.0
+        self.rates = {"frames_per_second": 0.0, "capacity_fps": 0.0}
         self.detector_seconds = self.classifier_seconds = 0.0
         self.clients = 0
 
-    def publish(self, line: dict, annotated: Optional[np.ndarray], fps: float, seconds: dict) -> None:
+    def publish(self, line: dict, annotated: Optional[np.ndarray], rates: Rates, seconds: dict) -> None:
         """Called by the pipeline for every frame; never waits for a client."""
         jpeg = None
         if annotated is not None:
@@ -129,11 +131,12 @@ class LiveState:
             jpeg = encoded.tobytes() if ok else None
         with self.condition:
             self.index += 1
+            self.rates = rates.as_dict()
             self.jpeg, self.event = jpeg, json.dumps(line)
+            self.latest = json.dumps({**line, "rates": self.rates})
             self.last_time = time.monotonic()
             self.frames += 1
             self.faces += len(line["faces"])
-            self.fps = fps
             self.detector_seconds, self.classifier_seconds = seconds["detector"], seconds["classifier"]
             self.condition.notify_all()
 
@@ -167,7 +170,11 @@ class LiveState:
                 ("edgefer_frames_total", "counter", "Frames processed.", self.frames),
                 ("edgefer_faces_total", "counter", "Faces labelled.", self.faces),
                 ("edgefer_dropped_frames_total", "counter", "Frames a streaming client was too slow for.", self.dropped),
-                ("edgefer_fps", "gauge", "Frames per second (moving average).", round(self.fps, 3)),
+                ("edgefer_frames_per_second", "gauge", "Frames processed per second over the last 5 s.",
+                 self.rates["frames_per_second"]),
+                ("edgefer_capacity_frames_per_second", "gauge",
+                 "Frames per second the pipeline could process: 1 / its mean processing time over the last 5 s.",
+                 self.rates["capacity_fps"]),
                 ("edgefer_detector_seconds", "gauge", "Face detection time of the last frame.", self.detector_seconds),
                 ("edgefer_classifier_seconds", "gauge", "Classifier time of the last frame.", self.classifier_seconds),
                 ("edgefer_stream_clients", "gauge", "Streaming clients connected.", self.clients),
@@ -269,11 +276,11 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/favicon.ico":
             self._send(200, FAVICON, "image/svg+xml")
         elif url.path == "/api/latest":
-            event = state.event
-            if event is None:
+            latest = state.latest
+            if latest is None:
                 self._send(503, b"503: no frame yet\n")
             else:
-                self._send(200, event.encode() + b"\n", "application/json")
+                self._send(200, latest.encode() + b"\n", "application/json")
         elif url.path == "/metrics":
             self._send(200, state.metrics().encode(), "text/plain; version=0.0.4; charset=utf-8")
         elif url.path == "/healthz":

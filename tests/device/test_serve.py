@@ -21,6 +21,7 @@ import pytest
 from helpers import CLEAN_ENV, REPO, assert_one_line_error, edgefer_without_tensorflow
 
 from edgefer.core.errors import EdgeferError
+from edgefer.device.rates import Rates
 from edgefer.device.serve import LiveServer, ServeOptions, parse_address, resolve_token
 
 ROUTES = ["/", "/stream.mjpg", "/api/latest", "/api/events", "/metrics", "/healthz"]
@@ -141,7 +142,8 @@ def test_metrics_are_prometheus_text(served):
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert all(PROMETHEUS_LINE.match(line) for line in text.strip().splitlines()), text
     values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if not line.startswith("#")}
-    assert set(values) == {"edgefer_frames_total", "edgefer_faces_total", "edgefer_dropped_frames_total", "edgefer_fps",
+    assert set(values) == {"edgefer_frames_total", "edgefer_faces_total", "edgefer_dropped_frames_total",
+                           "edgefer_frames_per_second", "edgefer_capacity_frames_per_second",
                            "edgefer_detector_seconds", "edgefer_classifier_seconds", "edgefer_stream_clients"}
     assert values["edgefer_frames_total"] >= 1 and 0 < values["edgefer_detector_seconds"] < 1
     for name in ("edgefer_frames_total", "edgefer_faces_total", "edgefer_dropped_frames_total"):
@@ -152,7 +154,7 @@ def test_health_turns_503_when_frames_stop():
     options = ServeOptions(port=0, stall_seconds=0.5)
     with LiveServer(options) as server:
         assert get(server.url + "healthz")[0] == 503  # nothing yet
-        server.state.publish({"frame": 0, "faces": []}, None, 10.0, {"detector": 0.01, "classifier": 0.0})
+        server.state.publish({"frame": 0, "faces": []}, None, Rates(), {"detector": 0.01, "classifier": 0.0})
         assert get(server.url + "healthz")[0] == 200
         time.sleep(0.8)
         assert get(server.url + "healthz")[0] == 503
@@ -160,7 +162,7 @@ def test_health_turns_503_when_frames_stop():
 
 def test_too_many_streams_get_503():
     with LiveServer(ServeOptions(port=0, max_clients=2)) as server:
-        server.state.publish({"frame": 0, "faces": []}, np.zeros((8, 8, 3), np.uint8), 1.0,
+        server.state.publish({"frame": 0, "faces": []}, np.zeros((8, 8, 3), np.uint8), Rates(),
                              {"detector": 0.0, "classifier": 0.0})
         first, second = open_stream(server.url + "api/events"), open_stream(server.url + "api/events")
         assert get(server.url + "api/events")[0] == 503
@@ -170,7 +172,7 @@ def test_too_many_streams_get_503():
 
 def test_no_video_serves_results_but_no_image():
     with LiveServer(ServeOptions(port=0, video=False)) as server:
-        server.state.publish({"frame": 0, "faces": []}, None, 1.0, {"detector": 0.0, "classifier": 0.0})
+        server.state.publish({"frame": 0, "faces": []}, None, Rates(), {"detector": 0.0, "classifier": 0.0})
         assert get(server.url + "stream.mjpg")[0] == 404
         assert get(server.url + "api/latest")[0] == 200
         assert b"const VIDEO = false" in get(server.url)[2]
@@ -484,3 +486,67 @@ def test_a_hostile_label_is_shown_as_text_in_chromium(tmp_path):
         browser.quit()
         server.stop()
     assert shown == {"title": "edgefer live", "legend": HOSTILE_LABEL, "row": HOSTILE_LABEL, "images": 0}
+
+
+def metric(url, name):
+    return float(re.search(rf"^{name} (\S+)$", get(url + "/metrics")[2].decode(), re.M).group(1))
+
+
+def test_the_frame_rate_is_the_rate_frames_arrive_at_and_capacity_is_named_apart(served):
+    """``--loop`` delivers the sample at 30 frames a second, as a camera would; the pipeline could do more."""
+    time.sleep(6)  # a full 5 s window
+    first, start = metric(served.url, "edgefer_frames_total"), time.monotonic()
+    time.sleep(5)
+    arrived = (metric(served.url, "edgefer_frames_total") - first) / (time.monotonic() - start)
+    reported = metric(served.url, "edgefer_frames_per_second")
+    assert abs(reported - arrived) <= 0.1 * arrived and abs(arrived - 30) <= 3, (reported, arrived)
+    assert metric(served.url, "edgefer_capacity_frames_per_second") > reported
+    latest = json.loads(get(served.url + "/api/latest")[2])
+    assert set(latest["rates"]) == {"frames_per_second", "capacity_fps"}
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(not PROMTOOL, reason="promtool is not installed (.ci/run installs Debian's prometheus)")
+def test_promtool_accepts_the_metrics(served):
+    result = subprocess.run([PROMTOOL, "check", "metrics"], input=get(served.url + "/metrics")[2], capture_output=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="headless Chromium and chromedriver are not installed "
+                    "(.ci/run installs Debian's chromium and chromium-driver)")
+def test_the_page_recovers_from_a_full_server_and_a_restart_and_never_shows_a_frozen_frame_as_live():
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = free_port()
+    arguments = ("--source", "sample", "--loop", "--serve", f"127.0.0.1:{port}", "--max-clients", "1")
+    server = Served(*arguments)
+    browser = chromium()
+    page = """return {status: document.getElementById('status').textContent,
+                      paused: document.getElementById('video').classList.contains('paused'),
+                      width: document.getElementById('video').naturalWidth};"""
+    try:
+        server.wait_for_frames()
+        holder = open_stream(server.url + "/stream.mjpg")  # the only stream slot is taken
+        browser.get(server.url + "/")
+        WebDriverWait(browser, 30).until(lambda b: b.execute_script(page)["status"].startswith("frame"))
+        assert browser.execute_script(page)["width"] == 0  # the numbers are live, the video waits for a slot
+        holder.close()
+        WebDriverWait(browser, 30).until(lambda b: b.execute_script(page)["width"] > 0)
+        server.stop()  # what a service restart looks like from the page
+        WebDriverWait(browser, 30).until(lambda b: b.execute_script(page)["status"].startswith("waiting for the server"))
+        assert browser.execute_script(page)["paused"]  # the last frame is not shown as live
+        server = Served(*arguments)
+        WebDriverWait(browser, 60).until(lambda b: b.execute_script(page)["status"].startswith("frame"))
+        shown = browser.execute_script(page)
+        assert not shown["paused"] and shown["width"] > 0 and "fps (capacity" in shown["status"]
+    finally:
+        browser.quit()
+        server.stop()
