@@ -5,12 +5,15 @@ A regular file (or a new path) is written to a temporary file beside it and rena
 symbolic link is followed, so its target is replaced and the link stays. A device, pipe or
 socket (``/dev/stdout``) is written to directly: renaming onto it would replace the device
 node. A folder is refused. Any failure (a full disk, no permission) removes the temporary file
-and becomes one ``EdgeferError`` line.
+and becomes one ``EdgeferError`` line. A temporary file names the process that made it; one
+left by a process that no longer runs (killed) is removed the next time its file is written.
 """
 
 import contextlib
+import glob
 import json
 import os
+import shutil
 import stat
 import tempfile
 from typing import Callable, Iterator
@@ -49,16 +52,58 @@ def check_output_folder(path: str, create: bool = True) -> str:
     return path
 
 
+def is_special(real: str) -> bool:
+    """A device, pipe or socket: written to, never replaced."""
+    return os.path.exists(real) and not os.path.isdir(real) and not stat.S_ISREG(os.stat(real).st_mode)
+
+
+def _temporary_stem(real: str) -> str:
+    """What the name of every temporary file of ``real`` starts with; the writer's pid follows."""
+    return f".{os.path.basename(real)}.edgefer-"
+
+
+def _remove_leftovers(real: str) -> None:
+    """Remove the temporary files of ``real`` that processes which no longer run left behind."""
+    stem = _temporary_stem(real)
+    for leftover in glob.glob(os.path.join(glob.escape(os.path.dirname(real) or "."), glob.escape(stem) + "*")):
+        pid = os.path.basename(leftover)[len(stem):].split("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                os.remove(leftover)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        pass
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-    """A temporary path beside ``path`` (after following links) to write to; renamed onto it
-    when the block ends without error, removed otherwise. ``path``'s suffix is kept, so tools
-    that choose a format by extension write the right one."""
+    """A temporary path to write ``path`` through: beside it (after following links) and renamed
+    onto it when the block ends without error, removed otherwise; for a device, pipe or socket,
+    in a private folder and then copied into it. ``path``'s suffix is kept (that of the link,
+    when the link's target has none), so tools that choose a format by extension write the right one."""
     real = check_output_file(path)
+    suffix = os.path.splitext(path)[1] or os.path.splitext(real)[1] or ".tmp"
+    if is_special(real):
+        with tempfile.TemporaryDirectory(prefix="edgefer-") as folder:
+            temporary = os.path.join(folder, "output" + suffix)
+            yield temporary
+            try:
+                with open(temporary, "rb") as source, open(real, "wb") as target:
+                    shutil.copyfileobj(source, target)
+            except OSError as exc:
+                raise _os_error(path, exc) from None
+        return
     folder = os.path.dirname(real) or "."
     check_output_folder(folder)
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=os.path.splitext(real)[1] or ".tmp",
-                                         dir=folder)
+    _remove_leftovers(real)
+    handle, temporary = tempfile.mkstemp(prefix=f"{_temporary_stem(real)}{os.getpid()}-", suffix=suffix, dir=folder)
     os.close(handle)
     try:
         yield temporary
@@ -83,7 +128,7 @@ def _umask() -> int:
 def write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` as the module docstring says."""
     real = os.path.realpath(path)
-    if os.path.exists(real) and not os.path.isdir(real) and not stat.S_ISREG(os.stat(real).st_mode):
+    if is_special(real):
         try:
             with open(real, "wb") as f:
                 f.write(data)

@@ -7,6 +7,7 @@ FACE_SIZE = 48  # every model takes a FACE_SIZE x FACE_SIZE grayscale face, valu
 SPLITS = ("train", "val", "test")  # FER2013: Training, PublicTest, PrivateTest
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
+MAX_PIXELS = 100_000_000  # the largest image read (10000 x 10000); a bigger one is refused before it is decoded
 # what ``--output`` can write: images, and videos with the codec each container gets
 OUTPUT_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 OUTPUT_VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}

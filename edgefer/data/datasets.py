@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.images import read_image
 from edgefer.core.progress import progress
 from edgefer.core.spec import FACE_SIZE, IMAGE_EXTENSIONS, SPLITS, is_image_file
 
@@ -85,9 +86,7 @@ def to_face(image):
 
 def read_face(path):
     """Read one image file as a 48x48 grayscale face, or raise a one-line error."""
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise EdgeferError(f"{path}: not a readable image")
+    image = read_image(path, cv2.IMREAD_UNCHANGED)
     if image.dtype != np.uint8:
         image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
     return to_face(image)

@@ -1,8 +1,9 @@
 """``edgefer run``: stream frames through the pipeline, print JSON lines, write or show results.
 
-Ctrl-C and SIGTERM end a run the same way: the frames so far are kept, the output file is
-finished and the summary printed. An ``--output`` file appears only complete: a video is
-written beside its path, read back to check that every frame is in it, then moved into place.
+Ctrl-C, SIGTERM and SIGHUP (a closed terminal or ssh session) end a run the same way: the
+frames so far are kept, the output file is finished and the summary printed. An ``--output``
+file appears only complete: a video is written beside its path, read back to check that every
+frame is in it, then moved into place (or copied into a pipe or device).
 """
 
 import collections
@@ -112,9 +113,12 @@ def count_frames(path: str) -> int:
     return count
 
 
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Within the block, SIGTERM ends the run as Ctrl-C does (main thread only)."""
+def signals_as_interrupt():
+    """Within the block, SIGTERM and SIGHUP end the run as Ctrl-C does (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -122,16 +126,17 @@ def sigterm_as_interrupt():
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {number: signal.signal(number, interrupt) for number in ENDING_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def run_stream(frames: Iterable[Frame], pipeline: EmotionPipeline, *, options: RunOptions = RunOptions(),
                out: TextIO = sys.stdout, server: Optional[LiveServer] = None) -> dict:
-    """Process ``frames`` until they end, ``max_frames`` is reached, Ctrl-C or SIGTERM; returns a
+    """Process ``frames`` until they end, ``max_frames`` is reached, Ctrl-C, SIGTERM or SIGHUP; returns a
     summary dict (frames, faces, mean FPS, emotion histogram, what was written)."""
     if options.output:
         check_output_path(options.output)
@@ -150,7 +155,7 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
     busy = 0.0
     rates = Rates()
     start = time.perf_counter()
-    stack.enter_context(sigterm_as_interrupt())
+    stack.enter_context(signals_as_interrupt())
     try:
         for index, frame in enumerate(frames):
             if options.max_frames and index >= options.max_frames:

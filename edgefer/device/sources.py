@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.images import is_regular_file, read_image, shown
 from edgefer.core.spec import is_image_file, is_video_file
 
 
@@ -57,18 +58,17 @@ def _video_frames(capture):
 
 
 def _file_frames(path: str) -> Iterator[Frame]:
-    name = os.path.basename(path)
+    name = shown(os.path.basename(path))
     if is_video_file(path):
+        if shown(path) != path or not is_regular_file(path):  # OpenCV's video reader takes UTF-8 names of files only
+            raise EdgeferError(f"{shown(path)}: a video is read only from a regular file with a UTF-8 name")
         capture = cv2.VideoCapture(path)
         if not capture.isOpened():
             raise EdgeferError(f"{path}: cannot be opened as a video")
         for image in _video_frames(capture):
             yield Frame(image, name)
         return
-    image = cv2.imread(path)
-    if image is None:
-        raise EdgeferError(f"{path}: not a readable image or video")
-    yield Frame(image, name, still=True)
+    yield Frame(read_image(path), name, still=True)
 
 
 def camera_frames(index, retries=3, retry_delay=1.0):
@@ -101,6 +101,10 @@ def picamera2_frames():
         from picamera2 import Picamera2
     except ImportError:
         raise EdgeferError("picamera2 is not installed (sudo apt install python3-picamera2)") from None
+    except ValueError as exc:  # "numpy.dtype size changed": a NumPy other than the one the system's picamera2 was built for
+        raise EdgeferError(f"picamera2 cannot be loaded ({str(exc).splitlines()[0]}): this environment's NumPy "
+                           f"{np.__version__} is not the one the system's picamera2 was built against; use the "
+                           "system's NumPy in this environment") from None
     camera = Picamera2()
     camera.configure(camera.create_video_configuration(main={"size": (640, 480), "format": "RGB888"}))
     camera.start()
@@ -115,7 +119,7 @@ def resolve_paths(source):
     """Files named by a file path, a folder (its images and videos, sorted) or a glob."""
     if os.path.isdir(source):
         names = sorted(f for f in os.listdir(source) if is_image_file(f) or is_video_file(f))
-        paths = [os.path.join(source, f) for f in names]
+        paths = [os.path.join(source, f) for f in names if is_regular_file(os.path.join(source, f))]  # no FIFO
     elif os.path.exists(source):
         paths = [source]
     else:
@@ -146,7 +150,7 @@ class FrameSource:
                 yield from _file_frames(path)
             except EdgeferError as exc:
                 print(f"warning: {exc}; skipped", file=sys.stderr, flush=True)
-                self.skipped.append(os.path.basename(path))
+                self.skipped.append(shown(os.path.basename(path)))
 
 
 def looping(opener: Callable[[], FrameSource], fps: float = LOOP_FPS) -> FrameSource:
