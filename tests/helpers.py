@@ -49,10 +49,10 @@ def edgefer(*args, env=None, timeout=1800, cwd=REPO):
                           env=full_env, timeout=timeout, cwd=cwd)
 
 
-def edgefer_without_tensorflow(*args, cwd=REPO):
+def edgefer_without_tensorflow(*args, cwd=REPO, env=None):
     """The CLI in a subprocess that cannot import TensorFlow, Keras, kimm or matplotlib, as on a device."""
     return subprocess.run([sys.executable, "-c", CLI_WITHOUT_HEAVY, *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600, env=CLEAN_ENV)
+                          cwd=cwd, timeout=600, env={**CLEAN_ENV, **(env or {})})
 
 
 def summary_of(result):

@@ -12,6 +12,7 @@ from edgefer.cli.app import FiniteRange, check_inputs, friendly_errors, main, qu
 from edgefer.cli.data import FERPLUS_MODE
 from edgefer.core.spec import SPLITS
 from edgefer.training.backbones import BACKBONES
+from edgefer.training.cluster import cluster_from_env
 
 POSITIVE = FiniteRange(min=0, min_open=True)
 STRATEGIES = ["auto", "single", "mirrored", "multi-worker"]  # edgefer.training.strategy.KINDS, without TensorFlow
@@ -111,6 +112,7 @@ def train(data_path, run_dir, resume, **options):
         check_inputs(options["votes"])
     if options["consistent_teacher"] and not options["teachers"]:
         raise click.UsageError("--consistent-teacher needs at least one --teacher")
+    cluster_from_env()  # a malformed TF_CONFIG is refused before TensorFlow reads it
     quiet_tensorflow()
     require_tensorflow("train")
     from edgefer.training.train import TrainConfig

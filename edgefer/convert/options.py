@@ -1,5 +1,6 @@
 """What ``edgefer quantize`` is asked to do, checked before any model is loaded."""
 
+import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -48,6 +49,9 @@ class QuantizeOptions:
             raise EdgeferError("--mirror-members needs another run to average with: add --with RUN")
         if self.mirror_members and self.flip_average:
             raise EdgeferError("--mirror-members and --flip-average both mirror the face; choose one")
+        if self.name is not None and (not self.name.strip() or self.name in (".", "..") or self.name.startswith(".")
+                                      or any(sep in self.name for sep in ("/", "\\", os.sep))):
+            raise EdgeferError(f"--name {self.name!r}: a file name stem, without a folder (the files go into --out)")
         if self.interop and self.interop not in INTEROP_TOOLS:
             raise EdgeferError(f"unknown interop tool {self.interop!r}; choose from {', '.join(INTEROP_TOOLS)}")
         if self.interop and "float32" not in self.modes:

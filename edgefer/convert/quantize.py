@@ -22,7 +22,7 @@ from edgefer.data.datasets import load_dataset
 from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
 from edgefer.training.int8_grid import snap_to_int8_grid
-from edgefer.training.model import average_models, export_model, load_model, predict
+from edgefer.training.model import average_models, check_finite, export_model, load_model, predict
 from edgefer.training.runs import resolve_run, run_name
 
 TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
@@ -137,6 +137,8 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         echo(f"warning: {model_path} was not trained on FER2013's faces and no --geometry was given: "
              "its files carry no crop geometry, and the device will cut faces with a margin around the box")
     models = [load_model(path) for path, _ in runs]
+    for model, (path, _) in zip(models, runs):
+        check_finite(model.get_weights(), path)
     if options.snap_weights:
         for model in models:
             snap_to_int8_grid(model)

@@ -16,7 +16,7 @@ import numpy as np
 from edgefer.core.errors import EdgeferError
 from edgefer.core.images import read_image
 from edgefer.core.progress import progress
-from edgefer.core.spec import FACE_SIZE, IMAGE_EXTENSIONS, SPLITS, is_image_file
+from edgefer.core.spec import FACE_SIZE, IMAGE_EXTENSIONS, SPLITS, is_image_file, is_number
 
 FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 FER2013_CSV_ORDER = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -183,7 +183,7 @@ def load_fer2013_csv(path, splits=SPLITS):
             values = pixels.split()
             if len(values) != FACE_SIZE * FACE_SIZE:
                 raise EdgeferError(f"{path} line {line}: pixels has {len(values)} values, expected {FACE_SIZE * FACE_SIZE}")
-            if not emotion.strip().isdigit() or int(emotion) >= len(FER2013_CSV_ORDER):
+            if not is_number(emotion.strip()) or int(emotion) >= len(FER2013_CSV_ORDER):
                 raise EdgeferError(f"{path} line {line}: emotion {emotion!r} is not a class number 0-6")
             try:
                 images[i] = np.array(values, dtype=np.int64).clip(0, 255).reshape(FACE_SIZE, FACE_SIZE)

@@ -1,25 +1,28 @@
 """Device profiles: threads, delegate, camera backend and model variant per target device."""
 
 import glob
-import json
 import os
 from dataclasses import dataclass
 from typing import Optional
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.files import read_json
 from edgefer.device.bundled import resolve_model
 from edgefer.device.faces import DEFAULT_DETECTOR
 from edgefer.device.framing import LEGACY_MARGIN
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
+PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model", "model_variant", "detector"}
 
 
 def list_profiles():
     """Every profile, sorted by name."""
     profiles = []
     for path in sorted(glob.glob(os.path.join(PROFILE_DIR, "*.json"))):
-        with open(path) as f:
-            profiles.append(json.load(f))
+        profile = read_json(path)
+        if not isinstance(profile, dict) or not PROFILE_KEYS <= set(profile):
+            raise EdgeferError(f"{path}: a device profile is an object with {', '.join(sorted(PROFILE_KEYS))}")
+        profiles.append(profile)
     return profiles
 
 

@@ -81,7 +81,8 @@ class Classifier:
         self.output = self.interpreter.get_output_details()[0]
         expected = (self.face_size, self.face_size, 1)
         if tuple(self.input["shape"][1:]) != expected:
-            raise EdgeferError(f"{model_path}: input shape {tuple(self.input['shape'])} is not (1, *{expected})")
+            shape = tuple(int(v) for v in self.input["shape"])
+            raise EdgeferError(f"{model_path}: input shape {shape} is not {(1, *expected)}")
         if self.output["shape"][-1] != len(self.labels):
             raise EdgeferError(f"{model_path}: {self.output['shape'][-1]} outputs but {len(self.labels)} labels")
 

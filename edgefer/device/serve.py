@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
+from edgefer.core.spec import is_number
 from edgefer.device.rates import Rates
 
 BOUNDARY = "edgeferframe"
@@ -70,7 +71,7 @@ def parse_address(value: str) -> Tuple[str, int]:
     """``PORT`` or ``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> (host, port); loopback by default."""
     host, _, port = value.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) < 65536:
+    if not is_number(port) or not 0 <= int(port) < 65536:
         raise EdgeferError(f"--serve {value!r}: expected PORT or HOST:PORT with a port from 0 (any free one) to 65535")
     return host, int(port)
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.images import is_regular_file, read_image, shown
-from edgefer.core.spec import is_image_file, is_video_file
+from edgefer.core.spec import is_image_file, is_number, is_video_file
 
 
 @dataclass(frozen=True)
@@ -175,11 +175,11 @@ def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> F
     if camera is not None:
         if camera == "picamera2":
             return FrameSource(Frame(image, "picamera2") for image in picamera2_frames())
-        if not str(camera).isdigit():
+        if not is_number(str(camera)):
             raise EdgeferError(f"--camera takes a camera index or 'picamera2', not {camera!r}")
         return FrameSource(Frame(image, f"camera {camera}") for image in camera_frames(int(camera)))
     if source is None or source == "sample":
         return FrameSource(Frame(image, "sample") for image in sample_frames())
-    if str(source).isdigit():
+    if is_number(str(source)):
         return FrameSource(Frame(image, f"camera {source}") for image in camera_frames(int(source)))
     return FrameSource(paths=resolve_paths(source))

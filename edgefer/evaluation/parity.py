@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_json, write_text
 from edgefer.core.metrics import classification_metrics
 from edgefer.core.plots import confusion_png, image_grid_png
@@ -134,6 +135,9 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
                                                 options.threads)
     check_output_folder(out_dir, create=False)
     float_model, quant_model = Classifier(float_path, threads=threads), Classifier(quant_path, threads=threads)
+    if float_model.metadata.mode not in (None, "float32") and quant_model.metadata.mode == "float32":
+        raise EdgeferError(f"{float_path} is the {float_model.metadata.mode} file and {quant_path} the float32 one: "
+                           "give the float32 file first (FLOAT QUANT)")
     check_labels(quant_model.labels, float_model.labels, quant_path)
     dataset = load_dataset(data, (split,), options.ferplus_mode)
     check_labels(dataset.labels, float_model.labels, data, "dataset labels")

@@ -14,7 +14,7 @@ from edgefer.core.files import check_output_folder, write_json, write_with
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import load_dataset
 from edgefer.training.evaluate import write_split_metrics
-from edgefer.training.model import load_model
+from edgefer.training.model import check_finite, load_model
 from edgefer.training.runs import CONFIG_FILE, MODEL_FILE, resolve_run
 
 
@@ -31,6 +31,7 @@ def read_weights(path: str, shapes: list) -> list:
         weights = load_model(resolve_run(path)[0]).get_weights()
     if [w.shape for w in weights] != shapes:
         raise EdgeferError(f"{path}: its weights do not fit the first run's network (another backbone, size or head)")
+    check_finite(weights, path)
     return weights
 
 

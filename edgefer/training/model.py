@@ -242,6 +242,13 @@ def average_models(models):
     return keras.Model(face, keras.layers.Average(name="member_average")(outputs), name="edgefer_ensemble")
 
 
+def check_finite(weights, where: str) -> None:
+    """Refuse weights holding NaN or infinity (a diverged run), naming ``where`` they came from."""
+    bad = sum(int(np.size(w) - np.isfinite(w).sum()) for w in weights)
+    if bad:
+        raise EdgeferError(f"{where}: {bad} weight values are NaN or infinite (did the training diverge?)")
+
+
 def load_model(path):
     """Load a trained ``model.keras`` without its optimizer."""
     if not os.path.exists(path):

@@ -8,46 +8,15 @@ With more than one task in the cluster, ``auto`` builds a ``MultiWorkerMirroredS
 when there is none) is the only task that writes the run folder.
 """
 
-import json
-import os
 from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
+from edgefer.training.cluster import Cluster, cluster_from_env
 
 KINDS = ("auto", "single", "mirrored", "multi-worker")
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """This task's place in ``TF_CONFIG`` (one task when it is not set)."""
-
-    tasks: int = 1
-    task_type: str = "worker"
-    task_index: int = 0
-    has_chief_task: bool = False
-
-    @property
-    def is_chief(self) -> bool:
-        return self.task_type == "chief" or (self.task_index == 0 and not self.has_chief_task)
-
-
-def cluster_from_env() -> Cluster:
-    """The cluster described by ``TF_CONFIG``, or a one-line error when it is malformed."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return Cluster()
-    try:
-        config = json.loads(raw)
-        jobs = config["cluster"]
-        task = config.get("task", {})
-        tasks = sum(len(jobs[job]) for job in ("chief", "worker") if job in jobs)
-        return Cluster(tasks, task.get("type", "worker"), int(task.get("index", 0)), "chief" in jobs)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise EdgeferError("TF_CONFIG is not a cluster description (expected {\"cluster\": {\"worker\": [...]}, "
-                           "\"task\": {\"type\": ..., \"index\": ...}})") from None
 
 
 @dataclass(frozen=True)

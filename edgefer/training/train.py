@@ -29,7 +29,7 @@ from edgefer.data.votes import ferplus_votes, with_votes
 from edgefer.training.backbones import get_backbone
 from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
 from edgefer.training.evaluate import write_split_metrics
-from edgefer.training.model import build_classifier, freeze_early_stages, load_model
+from edgefer.training.model import build_classifier, check_finite, freeze_early_stages, load_model
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
 
@@ -319,10 +319,21 @@ def worker_scratch(run_dir, task_index):
 
 
 def train(cfg, run_dir, resume=False):
-    """Train (or resume) a run in ``run_dir``; returns the validation metrics dict.
+    """Train (or resume) a run in ``run_dir``; returns the validation metrics dict. A run refused
+    before its first epoch (bad votes, teachers or starting weights) leaves no folder behind.
 
     Under ``MultiWorkerMirroredStrategy`` only the chief writes ``run_dir``; a worker started
     again with the same ``TF_CONFIG`` continues from its last backup."""
+    fresh = not resume and not os.path.exists(run_dir)
+    try:
+        return _train(cfg, run_dir, resume)
+    except EdgeferError:
+        if fresh and not os.path.exists(os.path.join(run_dir, "state.json")):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _train(cfg, run_dir, resume):
     dist = choose_strategy(cfg.strategy)  # first: MultiWorkerMirroredStrategy must precede other TensorFlow ops
     writes = run_dir if dist.cluster.is_chief else worker_scratch(run_dir, dist.cluster.task_index)
     if dist.multi_worker and os.path.isdir(os.path.join(writes, BACKUP)):
@@ -387,6 +398,7 @@ def train(cfg, run_dir, resume=False):
                   callbacks=[checkpoint], verbose=1 if sys.stderr.isatty() else 2)
 
     best = load_model(os.path.join(run_dir, "model.keras"))
+    check_finite(best.get_weights(), os.path.join(run_dir, "model.keras"))
     metrics = write_split_metrics(best, dataset, cfg.data, "val", run_dir, cfg.backbone)
     if not dist.cluster.is_chief:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -91,6 +91,20 @@ PATHS = [
     ("framing fit {data} --out {tmp}", "is a folder"),
     ("framing check {data} --model {tmp}", "folder"),
     ("framing check {data} --geometry {file}", "not readable JSON"),
+    ("framing check {data} --geometry {tmp}/list.json", "a geometry file holds"),
+    ("framing check {data} --geometry {tmp}/no-crop.json", "a geometry file holds"),
+    ("framing check {data} --geometry {tmp}/string-crop.json", "a geometry file holds"),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --name ../x", "without a folder"),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --name a/b", "without a folder"),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --name ..", "without a folder"),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --geometry {tmp}/list.json",
+     "a geometry file holds"),
+    ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --modes int8 --interop mediapipe",
+     "add float32 to --modes"),
+    ("run --no-display --serve ²", "--serve"),
+    ("run --no-display --camera ²", "--camera takes a camera index"),
+    ("run --no-display --source ²", "no such file"),
+    ("parity {int8} {float} --data {data}", "give the float32 file first"),
 ]
 
 
@@ -102,6 +116,9 @@ def places(tmp_path_factory):
     (work / "empty").mkdir(parents=True)
     (work / "folder.mp4").mkdir()
     (work / "notes.txt").write_text("a plain file\n")
+    (work / "list.json").write_text("[1, 2]")
+    (work / "no-crop.json").write_text('{"box_size": 0.8}')
+    (work / "string-crop.json").write_text('{"crop": "wide"}')
     os.symlink(str(work / "missing"), str(work / "dangling.tflite"))
     return {"tmp": str(work), "file": str(work / "notes.txt"), "data": data, "float": TINY_FLOAT, "int8": TINY_INT8}
 

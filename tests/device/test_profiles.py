@@ -1,12 +1,12 @@
 import pytest
 
 from edgefer.core.errors import EdgeferError
+from edgefer.device import profiles
 from edgefer.device.assemble import assemble
 from edgefer.device.bundled import bundled_path, default_model_path
 from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS, MIN_FACE
-from edgefer.device.profiles import device_settings, get_profile, list_profiles
+from edgefer.device.profiles import PROFILE_KEYS, device_settings, get_profile, list_profiles
 
-PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model", "model_variant", "detector"}
 PROFILES = [p["name"] for p in list_profiles()]
 
 
@@ -58,3 +58,11 @@ def test_edgetpu_profiles_ask_for_the_compiled_model(name):
 def test_unknown_profile_lists_the_known_ones():
     with pytest.raises(EdgeferError, match="raspberry-pi-4"):
         get_profile("toaster")
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"name": "half"}'])
+def test_a_corrupt_profile_file_is_one_line_naming_it(tmp_path, monkeypatch, content):
+    (tmp_path / "broken.json").write_text(content)
+    monkeypatch.setattr(profiles, "PROFILE_DIR", str(tmp_path))
+    with pytest.raises(EdgeferError, match="broken.json"):
+        list_profiles()

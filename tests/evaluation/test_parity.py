@@ -81,3 +81,9 @@ def test_parity_takes_a_bundled_models_name(kaggle_folders, tmp_path):
     assert_one_line_error(result, "no bundled model 'nope'")
     result = edgefer_without_tensorflow("parity", TINY_FLOAT, "--data", kaggle_folders)
     assert_one_line_error(result, "needs FLOAT_TFLITE and QUANT_TFLITE, or --model NAME")
+
+
+def test_parity_refuses_the_two_files_swapped(kaggle_folders, tmp_path):
+    result = edgefer_without_tensorflow("parity", TINY_INT8, TINY_FLOAT, "--data", kaggle_folders, "--out", str(tmp_path / "p"))
+    assert_one_line_error(result, "is the int8 file", "give the float32 file first")
+    assert not (tmp_path / "p").exists()

@@ -75,3 +75,16 @@ def test_average_will_not_overwrite_a_run(tiny_run, mini_fer2013):
     result = edgefer("average", tiny_run, epoch_file(tiny_run, 4), "--out", tiny_run, "--data", mini_fer2013)
     assert_one_line_error(result, "already holds")
     assert os.path.getmtime(os.path.join(tiny_run, "model.keras")) == before
+
+
+def test_weights_holding_nan_are_refused_by_average_and_nothing_is_written(tiny_run, mini_fer2013, tmp_path):
+    weights = npz_weights(epoch_file(tiny_run, 2))
+    weights[0] = weights[0].copy()
+    weights[0].flat[0] = np.nan
+    diverged = tmp_path / "epochs" / "epoch-09.npz"
+    diverged.parent.mkdir()
+    np.savez(diverged, *weights)
+    result = edgefer("average", epoch_file(tiny_run, 1), str(diverged), "--data", mini_fer2013,
+                     "--out", str(tmp_path / "mean"))
+    assert_one_line_error(result, "epoch-09.npz: 1 weight values are NaN or infinite")
+    assert not (tmp_path / "mean").exists()

@@ -201,3 +201,4 @@ def test_a_run_with_votes_records_them_and_votes_for_fer_plus_itself_are_refused
     assert (saved["votes"], saved["votes_weight"]) == (real_ferplus, 0.3)
     refused = edgefer("train", real_ferplus, "--out", str(tmp_path / "no"), "--limit", "50", "--votes", real_ferplus)
     assert_one_line_error(refused, "--votes blends FER+ votes into FER2013's seven classes")
+    assert not (tmp_path / "no").exists()  # a refused run leaves nothing behind
