@@ -57,6 +57,7 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     """
     from edgefer.convert.options import QuantizeOptions
     from edgefer.core.metadata import read_geometry
+    from edgefer.data.calibration import read_manifest
 
     settings = QuantizeOptions(modes=tuple(m.strip() for m in modes.split(",") if m.strip()), **options)
     check_inputs(model_path, out_dir)
@@ -64,11 +65,14 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
         check_inputs(member)
     check_inputs(data_path)
     check_inputs(manifest)
+    read_manifest(manifest)  # a bad manifest is refused before TensorFlow loads
     if settings.geometry:
         read_geometry(settings.geometry)  # a bad file is refused before TensorFlow loads
     quiet_tensorflow()
     require_tensorflow("quantize")
     from edgefer.convert.quantize import quantize as run_quantize
+    from edgefer.core.files import removed_on_failure
 
-    run_quantize(model_path, data_path, manifest, out_dir, options=settings,
-                 echo=lambda line: click.echo(line, err=True))
+    with removed_on_failure(out_dir):  # refused or interrupted: a folder it made is not left half-filled
+        run_quantize(model_path, data_path, manifest, out_dir, options=settings,
+                     echo=lambda line: click.echo(line, err=True))

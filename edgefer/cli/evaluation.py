@@ -40,6 +40,7 @@ def parity(float_path, quant_path, model_name, data_path, as_json, **options):
       edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/fer2013 --split test
       edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/ferplus --ferplus-mode seven
     """
+    from edgefer.core.files import removed_on_failure
     from edgefer.device.bundled import bundled_pair
     from edgefer.evaluation.parity import ParityOptions
     from edgefer.evaluation.parity import parity as run_parity
@@ -52,7 +53,8 @@ def parity(float_path, quant_path, model_name, data_path, as_json, **options):
         raise EdgeferError("parity needs FLOAT_TFLITE and QUANT_TFLITE, or --model NAME")
 
     settings = ParityOptions(**options)
-    report = run_parity(float_path, quant_path, data_path, options=settings)
+    with removed_on_failure(settings.out_dir):  # a failure (a full disk) leaves no half-made report
+        report = run_parity(float_path, quant_path, data_path, options=settings)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -18,11 +18,11 @@ import stat
 import tempfile
 from typing import Callable, Iterator
 
-from edgefer.core.errors import EdgeferError
+from edgefer.core.errors import EdgeferError, WriteError
 
 
-def _os_error(path: str, exc: OSError) -> EdgeferError:
-    return EdgeferError(f"{path}: could not write ({exc.strerror or exc})")
+def _os_error(path: str, exc: OSError) -> WriteError:
+    return WriteError(f"{path}: could not write ({exc.strerror or exc})")
 
 
 def check_output_file(path: str) -> str:
@@ -32,6 +32,19 @@ def check_output_file(path: str) -> str:
         raise EdgeferError(f"{path}: is a folder; give a file name")
     check_output_folder(os.path.dirname(real) or ".", create=False)
     return real
+
+
+@contextlib.contextmanager
+def removed_on_failure(folder: str) -> Iterator[None]:
+    """Within the block, a ``folder`` that did not exist before it is removed again if the block
+    fails or is interrupted: a refused or stopped command leaves nothing half-made."""
+    existed = os.path.exists(folder)
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def check_output_folder(path: str, create: bool = True) -> str:

@@ -72,6 +72,8 @@ def _jpeg_size(data: bytes) -> Optional[Tuple[int, int]]:
 
 def read_image(path: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
     """The image in the file at ``path``, decoded with ``flags``, or a one-line error."""
+    if not os.path.lexists(path):
+        raise EdgeferError(f"{shown(path)}: image not found")
     if not is_regular_file(path):
         raise EdgeferError(f"{shown(path)}: not a regular file")
     try:

@@ -43,15 +43,20 @@ def read_manifest(path):
     if not os.path.exists(path):
         raise EdgeferError(f"{path}: calibration manifest not found")
     header, ids = {}, []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                if value:
-                    header[key.strip()] = value.strip()
-            elif line:
-                ids.append(line)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EdgeferError(f"{path}: not a calibration manifest (a text file of image ids: "
+                           f"{getattr(exc, 'strerror', None) or exc})".splitlines()[0]) from None
+    for line in lines:
+        line = line.strip()
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            if value:
+                header[key.strip()] = value.strip()
+        elif line:
+            ids.append(line)
     if not ids:
         raise EdgeferError(f"{path}: calibration manifest lists no images")
     if header.get("split", "train") != "train":

@@ -101,6 +101,7 @@ PATHS = [
      "a geometry file holds"),
     ("quantize {data} --data {data} --calibration {file} --out {tmp}/q --modes int8 --interop mediapipe",
      "add float32 to --modes"),
+    ("quantize {data} --data {data} --calibration {tmp}/binary.txt --out {tmp}/q", "not a calibration manifest"),
     ("run --no-display --serve ²", "--serve"),
     ("run --no-display --camera ²", "--camera takes a camera index"),
     ("run --no-display --source ²", "no such file"),
@@ -117,6 +118,7 @@ def places(tmp_path_factory):
     (work / "folder.mp4").mkdir()
     (work / "notes.txt").write_text("a plain file\n")
     (work / "list.json").write_text("[1, 2]")
+    (work / "binary.txt").write_bytes(bytes(range(128, 256)) * 3)
     (work / "no-crop.json").write_text('{"box_size": 0.8}')
     (work / "string-crop.json").write_text('{"crop": "wide"}')
     os.symlink(str(work / "missing"), str(work / "dangling.tflite"))

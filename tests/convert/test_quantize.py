@@ -269,3 +269,23 @@ def test_quantize_writes_the_interop_file_beside_the_float32_file(tiny_run, tiny
         interpreter.set_tensor(image["index"], rgb[None])
         interpreter.invoke()
         assert np.abs(interpreter.get_tensor(scores["index"])[0] - expected).max() < 1e-5
+
+
+def test_an_interrupted_quantize_leaves_no_half_made_folder(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from helpers import CLEAN_ENV, REPO
+
+    out = tmp_path / "new"
+    process = subprocess.Popen([sys.executable, "-m", "edgefer", "quantize", tiny_run, "--data", mini_fer2013,
+                                "--calibration", tiny_tflite["manifest"], "--out", str(out), "--modes", "float32,int8"],
+                               stderr=subprocess.PIPE, text=True, cwd=REPO, env=CLEAN_ENV)
+    for line in process.stderr:
+        if line.startswith("converting int8"):  # the float32 file is written by now
+            break
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=300)
+    assert process.returncode == 130
+    assert not out.exists()

@@ -87,3 +87,14 @@ def test_parity_refuses_the_two_files_swapped(kaggle_folders, tmp_path):
     result = edgefer_without_tensorflow("parity", TINY_INT8, TINY_FLOAT, "--data", kaggle_folders, "--out", str(tmp_path / "p"))
     assert_one_line_error(result, "is the int8 file", "give the float32 file first")
     assert not (tmp_path / "p").exists()
+
+
+def test_a_full_disk_leaves_no_half_made_report(kaggle_folders, full_disk):
+    with open(full_disk / "filler", "wb", buffering=0) as filler:  # fill the disk to the last byte
+        with pytest.raises(OSError):
+            while True:
+                filler.write(b"x" * 1024)
+    out = full_disk / "report"
+    result = edgefer_without_tensorflow("parity", TINY_FLOAT, TINY_INT8, "--data", kaggle_folders, "--out", str(out))
+    assert result.returncode == 1 and "No space left" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
