@@ -162,6 +162,8 @@ def load_fer2013_csv(path, splits=SPLITS):
             if header[:3] != wanted:
                 raise EdgeferError(f"{path}: expected columns {','.join(wanted)}, found {','.join(header) or 'nothing'}")
             for line, row in enumerate(reader, start=2):
+                if not row:  # a blank line, or the extra \r of a file saved with \r\r\n line ends
+                    continue
                 if len(row) < 3:
                     raise EdgeferError(f"{path} line {line}: expected 3 fields, found {len(row)}")
                 emotion, pixels, usage = row[0], row[1], row[2].strip()

@@ -182,6 +182,13 @@ def test_a_csv_with_a_byte_order_mark_loads(tmp_path):
     assert len(load_dataset(str(path)).splits["train"]) == 7
 
 
+def test_a_csv_saved_with_cr_cr_lf_line_ends_loads(tmp_path):
+    path = tmp_path / "fer2013.csv"
+    write_csv(path, csv_rows(np.random.default_rng(2), per_usage=1))
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\r\n"))
+    assert len(load_dataset(str(path)).splits["train"]) == 7
+
+
 @pytest.mark.parametrize("content, fragment", [
     (bytes(range(256)) * 4, "not a text CSV file"),
     (b'fer0000000.png,"' + b"x" * 200_000 + b'",1,2\n', "not a readable CSV file"),
