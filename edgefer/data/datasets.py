@@ -7,6 +7,7 @@ with a one-line message naming the file and the problem.
 
 import csv
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.images import read_image
+from edgefer.core.images import read_image, shown
 from edgefer.core.progress import progress
 from edgefer.core.spec import FACE_SIZE, IMAGE_EXTENSIONS, SPLITS, is_image_file, is_number
 
@@ -110,8 +111,12 @@ def _class_folders(folder, labels):
         if name not in labels:
             raise EdgeferError(f"{sub}: unknown class folder {name!r} (expected one of {', '.join(labels)})")
         for file in sorted(os.listdir(sub)):
-            if not file.startswith("."):
-                yield labels.index(name), os.path.join(sub, file)
+            if file.startswith("."):
+                continue
+            if shown(file) != file:  # ids and manifests are UTF-8 text
+                print(f"warning: {shown(os.path.join(sub, file))}: the name is not UTF-8; skipped", file=sys.stderr)
+                continue
+            yield labels.index(name), os.path.join(sub, file)
 
 
 def _split_from_files(entries, desc):

@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import shutil
 
 import cv2
 import numpy as np
@@ -200,3 +201,13 @@ def test_bad_ferplus_label_files_give_one_line_errors(tmp_path, content, fragmen
         f.write(content)
     with pytest.raises(EdgeferError, match=fragment):
         load_dataset(root)
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_warning_naming_it(kaggle_folders, capsys):
+    folder = os.path.join(kaggle_folders, "train", "happy")
+    first = sorted(os.listdir(folder))[0]
+    before = len(load_dataset(kaggle_folders).splits["train"])
+    shutil.copy(os.path.join(folder, first), os.path.join(os.fsencode(folder), b"Training_\xff\xfe.jpg"))
+    dataset = load_dataset(kaggle_folders)
+    assert len(dataset.splits["train"]) == before and all(i.isprintable() for i in dataset.splits["train"].ids)
+    assert "Training_\\xff\\xfe.jpg: the name is not UTF-8; skipped" in capsys.readouterr().err
