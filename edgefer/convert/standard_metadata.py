@@ -23,6 +23,7 @@ METADATA_IDENTIFIER = b"M001"
 MODEL_IDENTIFIER = b"TFL3"
 MIN_PARSER_VERSION = "1.0.0"  # every table used here is in the schema's first version
 LABELS_FILE = "labels.txt"
+LICENSE = "Apache-2.0 (the weights learned from FER2013/FER+, which are for research use)"
 # enum and union values of metadata_schema.fbs
 TENSOR_AXIS_LABELS = 2
 RGB, GRAYSCALE = 1, 2
@@ -38,11 +39,10 @@ class _Tables:
 
     def _table(self, slots: int, offsets=(), bytes_=(), uints=()):
         """A table of ``slots`` fields: (slot, offset) for strings, vectors and tables, (slot,
-        value) for byte and uint fields; a None offset leaves its field out."""
+        value) for byte and uint fields."""
         self.b.StartObject(slots)
         for slot, value in offsets:
-            if value is not None:
-                self.b.PrependUOffsetTRelativeSlot(slot, value, 0)
+            self.b.PrependUOffsetTRelativeSlot(slot, value, 0)
         for slot, value in uints:
             self.b.PrependUint32Slot(slot, value, 0)
         for slot, value in bytes_:
@@ -100,9 +100,6 @@ class _Tables:
             (7, self.text(MIN_PARSER_VERSION))])
         self.b.Finish(root, file_identifier=METADATA_IDENTIFIER)
         return bytes(self.b.Output())
-
-
-LICENSE = "Apache-2.0 (the weights learned from FER2013/FER+, which are for research use)"
 
 
 def version() -> str:

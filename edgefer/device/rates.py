@@ -2,13 +2,15 @@
 
 import collections
 
+WINDOW_SECONDS = 5.0
+
 
 class Rates:
     """Two honest rates over the last ``window`` seconds: frames processed per second (what a
     viewer sees), and the pipeline's capacity, 1 / its mean processing time per frame (what it
     could do if frames came faster)."""
 
-    def __init__(self, window: float = 5.0):
+    def __init__(self, window: float = WINDOW_SECONDS):
         self.window = window
         self.recent = collections.deque()  # (end time, processing seconds) of each frame
 

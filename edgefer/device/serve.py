@@ -40,7 +40,7 @@ import numpy as np
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.spec import is_number
-from edgefer.device.rates import Rates
+from edgefer.device.rates import WINDOW_SECONDS, Rates
 
 BOUNDARY = "edgeferframe"
 COOKIE = "edgefer_token"
@@ -171,11 +171,10 @@ class LiveState:
                 ("edgefer_frames_total", "counter", "Frames processed.", self.frames),
                 ("edgefer_faces_total", "counter", "Faces labelled.", self.faces),
                 ("edgefer_dropped_frames_total", "counter", "Frames a streaming client was too slow for.", self.dropped),
-                ("edgefer_frames_per_second", "gauge", "Frames processed per second over the last 5 s.",
-                 self.rates["frames_per_second"]),
-                ("edgefer_capacity_frames_per_second", "gauge",
-                 "Frames per second the pipeline could process: 1 / its mean processing time over the last 5 s.",
-                 self.rates["capacity_fps"]),
+                ("edgefer_frames_per_second", "gauge",
+                 f"Frames processed per second over the last {WINDOW_SECONDS:g} s.", self.rates["frames_per_second"]),
+                ("edgefer_capacity_frames_per_second", "gauge", "Frames per second the pipeline could process: "
+                 f"1 / its mean processing time over the last {WINDOW_SECONDS:g} s.", self.rates["capacity_fps"]),
                 ("edgefer_detector_seconds", "gauge", "Face detection time of the last frame.", self.detector_seconds),
                 ("edgefer_classifier_seconds", "gauge", "Classifier time of the last frame.", self.classifier_seconds),
                 ("edgefer_stream_clients", "gauge", "Streaming clients connected.", self.clients),
