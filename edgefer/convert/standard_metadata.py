@@ -23,7 +23,8 @@ METADATA_IDENTIFIER = b"M001"
 MODEL_IDENTIFIER = b"TFL3"
 MIN_PARSER_VERSION = "1.0.0"  # every table used here is in the schema's first version
 LABELS_FILE = "labels.txt"
-LICENSE = "Apache-2.0 (the weights learned from FER2013/FER+, which are for research use)"
+LICENSE = "Apache-2.0"
+RESEARCH_DATA = ("fer2013", "ferplus")  # datasets for research use: their weights say so
 # enum and union values of metadata_schema.fbs
 TENSOR_AXIS_LABELS = 2
 RGB, GRAYSCALE = 1, 2
@@ -96,10 +97,16 @@ class _Tables:
                                             (3, self.tables([self.score_output()]))])
         root = self._table(8, offsets=[
             (0, self.text(name)), (1, self.text(description(metadata))), (2, self.text(version())),
-            (3, self.tables([subgraph])), (4, self.text("edgefer")), (5, self.text(LICENSE)),
+            (3, self.tables([subgraph])), (4, self.text("edgefer")), (5, self.text(licence(metadata))),
             (7, self.text(MIN_PARSER_VERSION))])
         self.b.Finish(root, file_identifier=METADATA_IDENTIFIER)
         return bytes(self.b.Output())
+
+
+def licence(metadata: ModelMetadata) -> str:
+    if metadata.dataset in RESEARCH_DATA:
+        return f"{LICENSE} (the weights learned from {metadata.dataset}, which is for research use)"
+    return LICENSE
 
 
 def version() -> str:
