@@ -13,7 +13,9 @@ from edgefer.device.faces import DETECTORS
 
 MODEL = click.option("--model", "model_path", default=None,
                      help="A bundled model's name (see `edgefer models`) or a .tflite file [the profile's, or fer2013-lite0].")
-DEVICE = click.option("--device", default=None, help="Device profile (see `edgefer devices`).")
+DEVICE = click.option("--device", default=None,
+                       help="Device profile (see `edgefer devices`), or 'auto': the one that fits this machine "
+                            "(`edgefer devices --detect` says which and why).")
 DETECTOR = click.option("--detector", default=None, type=click.Choice(DETECTORS),
                         help="Face detector [profile's, or blazeface: both BlazeFace models, near and far].")
 THREADS = click.option("--threads", default=None, type=click.IntRange(min=1, max=256),
@@ -128,15 +130,26 @@ def models(as_json):
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
-def devices(as_json):
+@click.option("--detect", is_flag=True, help="Say which profile fits this machine, and why.")
+@friendly_errors
+def devices(as_json, detect):
     """List the device profiles for --device.
 
     \b
-    Example:
+    Examples:
       edgefer devices
+      edgefer devices --detect
     """
+    from edgefer.device.detect import detect_device
     from edgefer.device.profiles import list_profiles
 
+    if detect:
+        found = detect_device()
+        if as_json:
+            click.echo(json.dumps({"profile": found.profile, "reasons": list(found.reasons)}, indent=2))
+        else:
+            click.echo(f"{found.profile or 'no profile (the defaults)'}: " + "; ".join(found.reasons))
+        return
     echo_listing(list_profiles(), as_json, lambda p: (
         f"{p['name']:<16} threads={p['threads']} delegate={p['delegate'] or 'none'} detector={p['detector']} "
         f"camera={p['camera']} model={p['model']} ({p['model_variant']})  {p['description']}"))

@@ -8,9 +8,11 @@ from typing import Optional
 from edgefer.core.errors import EdgeferError
 from edgefer.core.files import read_json
 from edgefer.device.bundled import resolve_model
+from edgefer.device.detect import detect_device
 from edgefer.device.faces import DEFAULT_DETECTOR
 from edgefer.device.framing import LEGACY_MARGIN
 
+AUTO = "auto"  # --device auto: the profile that fits this machine
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profile_files")
 PROFILE_KEYS = {"name", "description", "threads", "delegate", "camera", "model", "model_variant", "detector"}
 
@@ -65,8 +67,11 @@ class DeviceSettings:
 
 def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
                     min_face: Optional[int] = None, detector: Optional[str] = None, **pipeline) -> DeviceSettings:
-    """Command-line values win, then the device profile's, then the defaults; ``pipeline`` holds
-    the remaining ``DeviceSettings`` fields (min_score, tiles, margin, smooth) as given."""
+    """Command-line values win, then the device profile's (``auto``: the one ``detect_device``
+    finds, if any), then the defaults; ``pipeline`` holds the remaining ``DeviceSettings``
+    fields (min_score, tiles, margin, smooth) as given."""
+    if device == AUTO:
+        device = detect_device().profile
     profile = get_profile(device) if device else {}
     chosen = detector or profile.get("detector", DEFAULT_DETECTOR)
     model = resolve_model(model or profile.get("model"))
