@@ -18,14 +18,18 @@ sudo "$venv/bin/pip" install "$repo[device]"
 sudo ln -sf "$venv/bin/edgefer" /usr/local/bin/edgefer
 
 edgefer run --source sample --json --no-display --max-frames 3
-edgefer bench --device raspberry-pi-5 --runs 50
+edgefer devices --detect
+edgefer bench --device auto --runs 50
 
 if [ "${1:-}" = "--service" ]; then
-  if [ ! -s /etc/edgefer/token ]; then  # the live page's token, readable by root only
-    sudo install -d -m 700 /etc/edgefer
+  # the service's own user: no login, no home, in group video for the camera
+  id edgefer >/dev/null 2>&1 || sudo useradd --system --no-create-home --shell /usr/sbin/nologin --groups video edgefer
+  if [ ! -s /etc/edgefer/token ]; then  # the live page's token, readable by root and the edgefer user only
+    sudo install -d -m 750 -g edgefer /etc/edgefer
     python3 -c "import secrets; print(secrets.token_urlsafe(24))" | sudo tee /etc/edgefer/token >/dev/null
-    sudo chmod 600 /etc/edgefer/token
   fi
+  sudo chown root:edgefer /etc/edgefer/token
+  sudo chmod 640 /etc/edgefer/token
   sudo install -m 644 "$here/edgefer.service" /etc/systemd/system/edgefer.service
   sudo systemctl daemon-reload
   sudo systemctl enable --now edgefer.service

@@ -42,6 +42,9 @@ def echo_listing(items, as_json, describe):
 @click.option("--output", default=None, type=click.Path(), help="Write the annotated image or video here.")
 @click.option("--display/--no-display", default=None, help="Show a window [on when a display is available].")
 @click.option("--max-frames", default=0, type=click.IntRange(min=0), help="Stop after N frames (0: until the source ends).")
+@click.option("--status-every", default=0.0, type=FiniteRange(0, 86400), metavar="SECONDS",
+              help="A status line on stderr every SECONDS (frames, faces, emotions, rates): a service's journal "
+                   "instead of a line a frame [0: none].")
 @click.option("--smooth", default=5, show_default=True, type=click.IntRange(min=1, max=1000),
               help="Per-face moving-average span in frames (1 = off).")
 @click.option("--min-face", default=None, type=click.IntRange(min=1),
@@ -61,7 +64,8 @@ def echo_listing(items, as_json, describe):
 @click.option("--max-clients", default=8, show_default=True, type=click.IntRange(1, 256),
               help="With --serve: concurrent streams before new ones get 503.")
 @friendly_errors
-def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, smooth, min_face, margin,
+def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, status_every, smooth,
+        min_face, margin,
         detector, min_score, detect_tiles, loop, serve_address, token_file, no_video, max_clients):
     """Find every face in view and label its emotion, live.
 
@@ -72,7 +76,7 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
       edgefer run --source sample --json --no-display --max-frames 5
       edgefer run --camera 0 --device raspberry-pi-5 --no-display --json
       edgefer run --source clip.mp4 --output annotated.mp4 --no-display
-      edgefer run --camera 0 --serve 0.0.0.0:8765 --token-file /etc/edgefer/token --no-display
+      edgefer run --device auto --serve 0.0.0.0:8765 --token-file /etc/edgefer/token --no-display --status-every 10
     """
     from edgefer.device.assemble import assemble
     from edgefer.device.live import RunOptions, check_output_path, run_stream
@@ -94,7 +98,8 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
     pipeline = assemble(settings)
     if display is None:
         display = bool(os.environ.get("DISPLAY")) and not as_json
-    options = RunOptions(as_json=as_json, output=output, display=display, max_frames=max_frames)
+    options = RunOptions(as_json=as_json, output=output, display=display, max_frames=max_frames,
+                         status_every=status_every)
     frames = looping(lambda: open_source(camera, source)) if loop else open_source(camera, source)
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(LiveServer(serve_options)) if serve_options else None

@@ -33,12 +33,35 @@ from edgefer.device.sources import Frame
 @dataclass(frozen=True)
 class RunOptions:
     """What a run does with its results: JSON lines, an ``output`` image or video, a window,
-    and a frame limit (0 = until the source ends)."""
+    a frame limit (0 = until the source ends), and a status line on stderr every
+    ``status_every`` seconds (0 = none; what a service's journal gets instead of a line a frame)."""
 
     as_json: bool = False
     output: Optional[str] = None
     display: bool = False
     max_frames: int = 0
+    status_every: float = 0.0
+
+
+class StatusLines:
+    """Every ``every`` seconds one ``status:`` line on stderr: the frames, faces and emotions
+    since the last one, and the rates."""
+
+    def __init__(self, every: float, err: TextIO = sys.stderr):
+        self.every, self.err = every, err
+        self.since = time.perf_counter()
+        self.frames, self.faces, self.emotions = 0, 0, collections.Counter()
+
+    def add(self, faces: list, now: float, rates: Rates) -> None:
+        self.frames += 1
+        self.faces += len(faces)
+        self.emotions.update(face["emotion"] for face in faces)
+        if now - self.since >= self.every:
+            self.err.write("status: " + json.dumps({"seconds": round(now - self.since, 1), "frames": self.frames,
+                                                    "faces": self.faces, **rates.as_dict(),
+                                                    "emotions": dict(self.emotions.most_common())}) + "\n")
+            self.err.flush()
+            self.since, self.frames, self.faces, self.emotions = now, 0, 0, collections.Counter()
 
 
 def check_output_path(path: str) -> None:
@@ -154,6 +177,7 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
     frames_done = faces_seen = 0
     busy = 0.0
     rates = Rates()
+    status = StatusLines(options.status_every) if options.status_every else None
     start = time.perf_counter()
     stack.enter_context(signals_as_interrupt())
     try:
@@ -168,6 +192,8 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
             frames_done += 1
             faces_seen += len(faces)
             histogram.update(face["emotion"] for face in faces)
+            if status:
+                status.add(faces, now, rates)
             line = {"frame": index, "source": frame.source, "time": round(now - start, 4), "faces": faces}
             if options.as_json:
                 out.write(json.dumps(line) + "\n")

@@ -92,7 +92,7 @@ def resolve_token(host: str, token_file: Optional[str], terminal: Optional[bool]
         try:
             with open(token_file, encoding="utf-8") as f:
                 token = f.read().strip()
-                readable_by_others = os.fstat(f.fileno()).st_mode & 0o077
+                readable_by_others = os.fstat(f.fileno()).st_mode & 0o007
         except (OSError, UnicodeDecodeError) as exc:
             raise EdgeferError(f"{token_file}: cannot read the token ({getattr(exc, 'strerror', None) or exc})") from None
         check_token(token, token_file)

@@ -161,3 +161,13 @@ def test_models_json_states_input_size_and_dataset():
     for model in models.values():  # benchmarks/bundled_latency.py recorded every bundled model
         assert model["latency"]["p50_ms"]["1_thread"] > 0 and model["latency"]["p50_ms"]["2_threads"] > 0, model["name"]
         assert "cores, int8 dot product:" in model["latency"]["machine"]
+
+
+def test_status_lines_replace_a_line_a_frame_for_a_service():
+    result = edgefer_without_tensorflow("run", "--source", "sample", "--loop", "--no-display", "--max-frames", "100",
+                                        "--status-every", "1")
+    assert result.returncode == 0 and result.stdout == "", result.stderr[-2000:]
+    statuses = [json.loads(line[len("status: "):]) for line in result.stderr.splitlines() if line.startswith("status: ")]
+    assert len(statuses) >= 2
+    assert set(statuses[0]) == {"seconds", "frames", "faces", "frames_per_second", "capacity_fps", "emotions"}
+    assert statuses[0]["emotions"] == {"happy": statuses[0]["faces"]} and 20 <= statuses[0]["frames"] <= 40

@@ -249,7 +249,7 @@ def test_a_token_file_others_can_read_is_warned_about(tmp_path, capsys, monkeypa
     monkeypatch.delenv("EDGEFER_TOKEN", raising=False)
     path = tmp_path / "token"
     path.write_text("a-long-enough-secret-token\n")
-    path.chmod(0o600)
+    path.chmod(0o640)  # the service's group may read it
     assert resolve_token("0.0.0.0", str(path)) == ("a-long-enough-secret-token", False)
     assert capsys.readouterr().err == ""
     path.chmod(0o644)
