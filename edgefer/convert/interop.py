@@ -14,11 +14,10 @@ import os
 import sys
 from dataclasses import replace
 
-import flatbuffers
 import numpy as np
 from tensorflow.lite.python import schema_py_generated as tflite_schema
 
-from edgefer.convert.standard_metadata import MODEL_IDENTIFIER, with_standard_metadata
+from edgefer.convert.standard_metadata import packed, set_standard_metadata, unpacked
 from edgefer.core.errors import EdgeferError
 from edgefer.core.files import write_bytes
 from edgefer.core.metadata import flatbuffer_bytes, read_metadata, with_metadata
@@ -50,9 +49,8 @@ def _conv_code(model) -> int:
     return len(model.operatorCodes) - 1
 
 
-def rgb_input(flatbuffer: bytes) -> bytes:
-    """The float32 model ``flatbuffer`` with an RGB input turned grey by a fixed 1x1 convolution."""
-    model = tflite_schema.ModelT.InitFromObj(tflite_schema.Model.GetRootAs(flatbuffer, 0))
+def add_rgb_input(model: tflite_schema.ModelT) -> None:
+    """Give the float32 ``model`` an RGB input, turned grey by a fixed 1x1 convolution."""
     graph = model.subgraphs[0]
     grey = graph.tensors[graph.inputs[0]]
     if grey.type != tflite_schema.TensorType.FLOAT32 or list(grey.shape)[-1] != 1:
@@ -74,9 +72,6 @@ def rgb_input(flatbuffer: bytes) -> bytes:
             if tensor_map.tensorIndex == graph.inputs[0]:
                 tensor_map.tensorIndex, tensor_map.name = image_index, "image"
     graph.inputs = [image_index]
-    builder = flatbuffers.Builder(len(flatbuffer) + 4096)
-    builder.Finish(model.Pack(builder), file_identifier=MODEL_IDENTIFIER)
-    return bytes(builder.Output())
 
 
 def mediapipe_file(float32_path: str, out_path: str, name: str) -> str:
@@ -86,8 +81,10 @@ def mediapipe_file(float32_path: str, out_path: str, name: str) -> str:
         raise EdgeferError(f"{float32_path}: is not a float32 file ({metadata.mode}); the interop file is made from the "
                            "float32 file")
     interop = replace(metadata, color="rgb", interop="mediapipe")
-    flatbuffer = with_standard_metadata(rgb_input(flatbuffer_bytes(float32_path)), interop, name)
-    write_bytes(out_path, with_metadata(flatbuffer, interop))
+    model = unpacked(flatbuffer_bytes(float32_path))
+    add_rgb_input(model)
+    set_standard_metadata(model, interop, name)
+    write_bytes(out_path, with_metadata(packed(model), interop))
     return out_path
 
 

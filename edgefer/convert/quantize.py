@@ -16,7 +16,7 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_bytes, write_json
 from edgefer.core.metadata import CropGeometry, ModelMetadata, Normalisation, read_geometry, with_metadata
 from edgefer.core.spec import check_labels
-from edgefer.data import FER2013_GEOMETRY
+from edgefer.data import FER2013_FACE_DATASETS, FER2013_GEOMETRY
 from edgefer.data.calibration import CALIBRATION_FERPLUS_MODE, calibration_images, read_manifest
 from edgefer.data.datasets import load_dataset
 from edgefer.device.runtime import Classifier, normalise
@@ -70,7 +70,7 @@ def run_geometry(config: dict, options: QuantizeOptions) -> Dict[str, CropGeomet
     FER2013's or FER+'s faces, else none."""
     if options.geometry:
         return read_geometry(options.geometry)
-    if config["dataset"]["name"] in ("fer2013", "ferplus"):
+    if config["dataset"]["name"] in FER2013_FACE_DATASETS:
         return read_geometry(FER2013_GEOMETRY)
     return {}
 

@@ -17,6 +17,7 @@ import numpy as np
 from tensorflow.lite.python import schema_py_generated as tflite_schema
 
 from edgefer.core.metadata import ModelMetadata
+from edgefer.data import FER2013_FACE_DATASETS
 
 METADATA_FIELD = "TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"
@@ -24,7 +25,6 @@ MODEL_IDENTIFIER = b"TFL3"
 MIN_PARSER_VERSION = "1.0.0"  # every table used here is in the schema's first version
 LABELS_FILE = "labels.txt"
 LICENSE = "Apache-2.0"
-RESEARCH_DATA = ("fer2013", "ferplus")  # datasets for research use: their weights say so
 # enum and union values of metadata_schema.fbs
 TENSOR_AXIS_LABELS = 2
 RGB, GRAYSCALE = 1, 2
@@ -104,7 +104,7 @@ class _Tables:
 
 
 def licence(metadata: ModelMetadata) -> str:
-    if metadata.dataset in RESEARCH_DATA:
+    if metadata.dataset in FER2013_FACE_DATASETS:  # for research use: their weights say so
         return f"{LICENSE} (the weights learned from {metadata.dataset}, which is for research use)"
     return LICENSE
 
@@ -128,10 +128,28 @@ def metadata_flatbuffer(metadata: ModelMetadata, name: str, channels: int = 1) -
     return _Tables().model(metadata, name, channels)
 
 
+def unpacked(flatbuffer: bytes) -> tflite_schema.ModelT:
+    """A TFLite model as objects that can be changed."""
+    return tflite_schema.ModelT.InitFromObj(tflite_schema.Model.GetRootAs(flatbuffer, 0))
+
+
+def packed(model: tflite_schema.ModelT) -> bytes:
+    """The TFLite flatbuffer of ``model``."""
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=MODEL_IDENTIFIER)
+    return bytes(builder.Output())
+
+
 def with_standard_metadata(flatbuffer: bytes, metadata: ModelMetadata, name: str) -> bytes:
     """``flatbuffer`` (a TFLite model) with its ``TFLITE_METADATA`` entry set; the graph, its
     weights and every other metadata entry are kept as they are."""
-    model = tflite_schema.ModelT.InitFromObj(tflite_schema.Model.GetRootAs(flatbuffer, 0))
+    model = unpacked(flatbuffer)
+    set_standard_metadata(model, metadata, name)
+    return packed(model)
+
+
+def set_standard_metadata(model: tflite_schema.ModelT, metadata: ModelMetadata, name: str) -> None:
+    """Set ``model``'s ``TFLITE_METADATA`` entry (added, or replaced where it has one)."""
     channels = int(model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]].shape[-1])
     data = np.frombuffer(metadata_flatbuffer(metadata, name, channels), np.uint8)
     entry = next((m for m in model.metadata or [] if _text(m.name) == METADATA_FIELD), None)
@@ -141,9 +159,6 @@ def with_standard_metadata(flatbuffer: bytes, metadata: ModelMetadata, name: str
         entry.name, entry.buffer = METADATA_FIELD, len(model.buffers) - 1
         model.metadata = (model.metadata or []) + [entry]
     model.buffers[entry.buffer].data = data
-    builder = flatbuffers.Builder(len(flatbuffer) + 4096)
-    builder.Finish(model.Pack(builder), file_identifier=MODEL_IDENTIFIER)
-    return bytes(builder.Output())
 
 
 def _text(value) -> str:

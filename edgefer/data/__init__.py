@@ -6,6 +6,7 @@ Imports: ``edgefer.core``, numpy and OpenCV; never TensorFlow, Keras or kimm.
 
 import os
 
+FER2013_FACE_DATASETS = ("fer2013", "ferplus")  # FER+ relabels FER2013's faces: the same framing, research use
 FER2013_GEOMETRY = os.path.join(os.path.dirname(__file__), "fer2013-crop-geometry.json")
 """Where the BlazeFace detectors frame FER2013's faces (``edgefer framing fit``): the crop of
 every model trained on FER2013's or FER+'s faces."""

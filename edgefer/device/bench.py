@@ -9,7 +9,6 @@ from typing import Callable, Optional
 import numpy as np
 
 from edgefer.device.assemble import assemble
-from edgefer.device.framing import crop_for
 from edgefer.device.profiles import DeviceSettings
 from edgefer.device.sources import sample_frames
 
@@ -69,8 +68,7 @@ def bench(settings: DeviceSettings, runs: int = 200, warmup: int = 10) -> dict:
     frame = next(iter(sample_frames(1)))
     detections = finder.detect(frame)
     size = classifier.face_size
-    face = crop_for(frame, detections[0], pipeline.geometries.get(detections[0].detector), size, pipeline.margin) \
-        if detections else np.zeros((size, size), np.uint8)
+    face = pipeline.crop(frame, detections[0]) if detections else np.zeros((size, size), np.uint8)
     classifier.predict(face)  # leaves this face in the input tensor for the timed invokes
     pipeline_ms = timed(lambda: pipeline.process(frame), runs, warmup)
     return {

@@ -70,7 +70,7 @@ class NearAndFarDetector:
     def detect(self, frame: np.ndarray) -> List[Detection]:
         found = self.far.detect(frame)
         for detection in self.near.detect(frame):
-            if not found or box_iou(_corners([detection])[0], _corners(found)).max() <= SAME_FACE_IOU:
+            if not _overlaps_any(detection, found):
                 found.append(detection)
         return largest_first(found)
 
@@ -87,11 +87,16 @@ def _corners(detections: List[Detection]) -> np.ndarray:
     return np.array([[x, y, x + w, y + h] for x, y, w, h in (d.box for d in detections)], dtype=np.float64)
 
 
+def _overlaps_any(detection: Detection, others: List[Detection], threshold: float = SAME_FACE_IOU) -> bool:
+    """Whether ``detection`` overlaps one of ``others`` by more than ``threshold`` (the same face)."""
+    return bool(others) and box_iou(_corners([detection])[0], _corners(others)).max() > threshold
+
+
 def merge_detections(detections: List[Detection], threshold: float = SAME_FACE_IOU) -> List[Detection]:
     """Keep the best-scored of every group of detections overlapping by more than ``threshold``."""
     kept = []
     for detection in sorted(detections, key=lambda d: -d.score):
-        if not kept or box_iou(_corners([detection])[0], _corners(kept)).max() <= threshold:
+        if not _overlaps_any(detection, kept, threshold):
             kept.append(detection)
     return largest_first(kept)
 

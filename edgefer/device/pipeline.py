@@ -7,6 +7,7 @@ from typing import Dict, List
 import numpy as np
 
 from edgefer.core.metadata import CropGeometry
+from edgefer.device.blazeface import Detection
 from edgefer.device.faces import FaceFinder
 from edgefer.device.framing import LEGACY_MARGIN, crop_for
 from edgefer.device.runtime import Classifier
@@ -27,6 +28,10 @@ class EmotionPipeline:
         self.tracker = FaceTracker(window=smooth)
         self.seconds = {"detector": 0.0, "classifier": 0.0}  # of the last frame
 
+    def crop(self, frame: np.ndarray, detection: Detection) -> np.ndarray:
+        """The classifier's input for ``detection``: cut with its detector's geometry, else by the margin."""
+        return crop_for(frame, detection, self.geometries.get(detection.detector), self.classifier.face_size, self.margin)
+
     def process(self, frame: np.ndarray, still: bool = False) -> List[dict]:
         """A list of {"id", "box", "emotion", "score", "scores"[, "keypoints"]} for the faces in
         ``frame``. A ``still`` is an independent picture: nothing is tracked or smoothed into it."""
@@ -37,8 +42,7 @@ class EmotionPipeline:
         if not detections:
             tracker.update([], [])
             return []
-        size = self.classifier.face_size
-        crops = [crop_for(frame, d, self.geometries.get(d.detector), size, self.margin) for d in detections]
+        crops = [self.crop(frame, d) for d in detections]
         start = time.perf_counter()
         probs = self.classifier.predict(crops)
         self.seconds["classifier"] = time.perf_counter() - start

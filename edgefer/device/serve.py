@@ -116,8 +116,8 @@ class LiveState:
         self.condition = threading.Condition()
         self.index = -1
         self.jpeg: Optional[bytes] = None
-        self.event: Optional[str] = None  # the latest frame's JSON line, as --json prints it
-        self.latest: Optional[str] = None  # the same with the rates, for /api/latest
+        self.line: Optional[dict] = None  # the latest frame, as --json prints it
+        self.event: Optional[str] = None  # the same as JSON, for every /api/events client
         self.last_time = 0.0
         self.frames = self.faces = self.dropped = 0
         self.rates = {"frames_per_second": 0.0, "capacity_fps": 0.0}
@@ -133,8 +133,7 @@ class LiveState:
         with self.condition:
             self.index += 1
             self.rates = rates.as_dict()
-            self.jpeg, self.event = jpeg, json.dumps(line)
-            self.latest = json.dumps({**line, "rates": self.rates})
+            self.jpeg, self.line, self.event = jpeg, line, json.dumps(line)
             self.last_time = time.monotonic()
             self.frames += 1
             self.faces += len(line["faces"])
@@ -152,6 +151,12 @@ class LiveState:
             if index >= 0:
                 self.dropped += self.index - index - 1
             return self.index, self.jpeg, self.event
+
+    def latest(self) -> Optional[str]:
+        """The latest frame with the rates, as JSON (for ``/api/latest``; made when asked for, not
+        at every frame), or None before the first frame."""
+        with self.condition:
+            return None if self.line is None else json.dumps({**self.line, "rates": self.rates})
 
     def acquire_client(self, limit: int) -> bool:
         with self.condition:
@@ -276,7 +281,7 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/favicon.ico":
             self._send(200, FAVICON, "image/svg+xml")
         elif url.path == "/api/latest":
-            latest = state.latest
+            latest = state.latest()
             if latest is None:
                 self._send(503, b"503: no frame yet\n")
             else:

@@ -108,15 +108,14 @@ def fit_all(data: str, out_path: str, limit: int = 2000, models: Sequence[str] =
     dataset = load_dataset(data, ("train",))
     train = dataset.split("train")
     faces = train.images[stratified_indices(train.labels, limit, seed=0)]
-    crop, fitted = {}, {}
+    geometries, fitted = {}, {}
     for name in SPECS:
-        geometry, summary = fit_geometry(faces, make_detector(name, min_size=0))
-        crop[name] = geometry.to_metadata()
-        fitted[name] = summary
+        geometries[name], fitted[name] = fit_geometry(faces, make_detector(name, min_size=0))
+    crop = {name: geometry.to_metadata() for name, geometry in geometries.items()}
     result = {"crop": crop, "fitted_on": {"dataset": dataset.name, "split": "train", "faces": fitted}}
     write_json(out_path, result)
     for model in models:
-        update_metadata(model, crop={name: CropGeometry.from_metadata(values, out_path) for name, values in crop.items()})
+        update_metadata(model, crop=geometries)
     return result
 
 
