@@ -17,8 +17,8 @@ import edgefer
 LIGHT_LAYERS = ("core", "data", "device", "evaluation")
 BUILDS_ON = {
     "core": set(),
-    "data": {"core"},
     "device": {"core"},
+    "data": {"core", "device"},  # data prepare cuts faces with the device's own face stage
     "evaluation": {"core", "data", "device"},
     "training": {"core", "data", "device", "evaluation"},
     "convert": {"core", "data", "device", "evaluation", "training"},

@@ -1,7 +1,8 @@
-"""Datasets on disk: FER2013 (CSV or image folders) and FER+ loaded into one shape, calibration
-manifests, and ``edgefer data inspect``.
+"""Datasets on disk: FER2013 (CSV or image folders), FER+ and prepared datasets of your own loaded
+into one shape, ``edgefer data prepare``, calibration manifests, and ``edgefer data inspect``.
 
-Imports: ``edgefer.core``, numpy and OpenCV; never TensorFlow, Keras or kimm.
+Imports: ``edgefer.core``, ``edgefer.device`` (``data prepare`` cuts faces with the device's face
+stage), numpy and OpenCV; never TensorFlow, Keras or kimm.
 """
 
 import os

@@ -26,18 +26,21 @@ FERPLUS_LABELS = ["angry", "contempt", "disgust", "fear", "happy", "neutral", "s
 # label.csv vote columns, in file order, named in our vocabulary
 FERPLUS_VOTES = ["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt", "unknown", "not-a-face"]
 FERPLUS_FOLDERS = {"FER2013Train": "train", "FER2013Valid": "val", "FER2013Test": "test"}
+PREPARED_FILE = "dataset.json"  # marks a folder written by ``edgefer data prepare``
 FOLDER_SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 
 
 @dataclass
 class Split:
-    """One split: ``images`` (N, 48, 48) uint8, ``labels`` (N,) int, ``ids`` (N,) str, and for
-    FER+ in probability mode ``soft`` (N, C) float vote distributions."""
+    """One split: ``images`` (N, S, S) uint8 grey or (N, S, S, 3) RGB (FER2013 and FER+: 48x48 grey),
+    ``labels`` (N,) int, ``ids`` (N,) str, for FER+ in probability mode ``soft`` (N, C) float vote
+    distributions, and for prepared datasets ``subjects`` (N,) str, the person in each face."""
 
     images: np.ndarray
     labels: np.ndarray
     ids: list
     soft: np.ndarray = None
+    subjects: list = None
 
     def __len__(self):
         return len(self.labels)
@@ -49,17 +52,26 @@ class Split:
     def subset(self, index):
         index = np.asarray(index, dtype=int)
         soft = None if self.soft is None else self.soft[index]
-        return Split(self.images[index], self.labels[index], [self.ids[i] for i in index], soft)
+        subjects = None if self.subjects is None else [self.subjects[i] for i in index]
+        return Split(self.images[index], self.labels[index], [self.ids[i] for i in index], soft, subjects)
 
 
 @dataclass
 class FaceDataset:
-    """A named dataset: its label list and its splits (a subset of train / val / test)."""
+    """A named dataset: its label list and its splits (a subset of train / val / test); its faces'
+    side, colour and, for a prepared dataset, the crop geometry they were cut with."""
 
     name: str
     path: str
     labels: list
     splits: dict = field(default_factory=dict)
+    face_size: int = FACE_SIZE
+    color: str = "grayscale"
+    crop: dict = None  # prepared datasets: {detector: geometry as in the model metadata}
+
+    @property
+    def prepared(self) -> bool:
+        return self.crop is not None
 
     def split(self, name):
         if name not in SPLITS:
@@ -280,7 +292,8 @@ def _read_votes(label_file, folder, order):
 
 
 def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):
-    """Detect the dataset form at ``path`` and load the requested splits."""
+    """Detect the dataset form at ``path`` and load the requested splits (a prepared dataset: every
+    face, in the splits its manifest names or all in ``train``)."""
     path = os.path.expanduser(str(path))
     if not os.path.exists(path):
         raise EdgeferError(f"{path}: dataset not found")
@@ -289,6 +302,10 @@ def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):
             return load_fer2013_csv(path, splits)
         raise EdgeferError(f"{path}: not a dataset (expected fer2013.csv or a dataset folder)")
     names = set(os.listdir(path))
+    if PREPARED_FILE in names:
+        from edgefer.data.prepared import load_prepared
+
+        return load_prepared(path)
     if "FER2013Train" in names or "FER2013Test" in names:
         return load_ferplus(path, splits, ferplus_mode)
     if "fer2013.csv" in names:
@@ -298,7 +315,8 @@ def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):
     for child in ("fer2013", "ferplus"):  # a folder holding one extracted dataset
         if child in names:
             return load_dataset(os.path.join(path, child), splits, ferplus_mode)
-    raise EdgeferError(f"{path}: no FER2013 CSV, FER2013 image folders or FER+ label files found")
+    raise EdgeferError(f"{path}: no FER2013 CSV, FER2013 image folders, FER+ label files or prepared dataset "
+                       "(edgefer data prepare) found")
 
 
 def stratified_indices(labels, n, seed):

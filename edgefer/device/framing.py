@@ -38,12 +38,19 @@ def eye_angle(detection: Detection) -> float:
     return math.degrees(math.atan2(ly - ry, lx - rx))
 
 
-def _to_gray(frame: np.ndarray) -> np.ndarray:
-    return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+COLORS = ("grayscale", "rgb")  # a model's input: one grey channel, or red, green and blue
 
 
-def aligned_crop(frame: np.ndarray, detection: Detection, geometry: CropGeometry, size: int = 48) -> np.ndarray:
-    """The face as a ``size`` x ``size`` grayscale crop framed by ``geometry``; parts beyond the
+def in_color(frame: np.ndarray, color: str) -> np.ndarray:
+    """A BGR (or grey) frame as ``color``: (H, W) grey or (H, W, 3) RGB."""
+    if color == "grayscale":
+        return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB) if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def aligned_crop(frame: np.ndarray, detection: Detection, geometry: CropGeometry, size: int = 48,
+                 color: str = "grayscale") -> np.ndarray:
+    """The face as a ``size`` x ``size`` crop in ``color`` framed by ``geometry``; parts beyond the
     frame repeat its border."""
     centre = face_centre(detection) if geometry.align else (detection.box[0] + detection.box[2] / 2,
                                                             detection.box[1] + detection.box[3] / 2)
@@ -53,23 +60,24 @@ def aligned_crop(frame: np.ndarray, detection: Detection, geometry: CropGeometry
     matrix = cv2.getRotationMatrix2D(centre, angle, work / side)
     matrix[0, 2] += geometry.centre[0] * work - centre[0]
     matrix[1, 2] += geometry.centre[1] * work - centre[1]
-    crop = cv2.warpAffine(_to_gray(frame), matrix, (work, work), flags=cv2.INTER_LINEAR,
+    crop = cv2.warpAffine(in_color(frame, color), matrix, (work, work), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
     return crop if work == size else cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def margin_crop(frame: np.ndarray, box, size: int = 48, margin: float = LEGACY_MARGIN) -> np.ndarray:
+def margin_crop(frame: np.ndarray, box, size: int = 48, margin: float = LEGACY_MARGIN,
+                color: str = "grayscale") -> np.ndarray:
     """The box grown by ``margin`` of its side on each side, resized to ``size``; parts beyond
     the frame repeat its border (the crop for detectors without a fitted geometry)."""
     x, y, w, h = box
     grown = max(w, h) * (1 + 2 * margin)
     geometry = CropGeometry("box", max(w, h) / grown, (0.5, 0.5), align=False)
-    return aligned_crop(frame, Detection(list(box), 1.0, {}), geometry, size)
+    return aligned_crop(frame, Detection(list(box), 1.0, {}), geometry, size, color)
 
 
 def crop_for(frame: np.ndarray, detection: Detection, geometry: Optional[CropGeometry], size: int,
-             margin: float) -> np.ndarray:
+             margin: float, color: str = "grayscale") -> np.ndarray:
     """``aligned_crop`` with the model's geometry, else ``margin_crop``."""
     if geometry is None:
-        return margin_crop(frame, detection.box, size, margin)
-    return aligned_crop(frame, detection, geometry, size)
+        return margin_crop(frame, detection.box, size, margin, color)
+    return aligned_crop(frame, detection, geometry, size, color)

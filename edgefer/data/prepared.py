@@ -1,0 +1,57 @@
+"""Load a dataset written by ``edgefer data prepare``: its crops, labels, subjects and splits."""
+
+import csv
+import os
+
+import cv2
+import numpy as np
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.files import read_json
+from edgefer.core.images import read_image
+from edgefer.core.metadata import CropGeometry
+from edgefer.core.spec import SPLITS
+from edgefer.data.datasets import PREPARED_FILE, FaceDataset, Split
+
+MANIFEST = "manifest.csv"
+SUPPORTED_VERSION = 1
+
+
+def _face(path: str, size: int, color: str) -> np.ndarray:
+    image = read_image(path, cv2.IMREAD_GRAYSCALE if color == "grayscale" else cv2.IMREAD_COLOR)
+    if image.shape[:2] != (size, size):
+        raise EdgeferError(f"{path}: {image.shape[1]}x{image.shape[0]}, but the dataset's faces are {size}x{size}")
+    return image if color == "grayscale" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_prepared(path: str) -> FaceDataset:
+    """Every face of the prepared dataset at ``path``; split as its manifest says, else all in ``train``."""
+    info = read_json(os.path.join(path, PREPARED_FILE))
+    if info.get("format") != "edgefer-prepared-dataset" or info.get("version") != SUPPORTED_VERSION:
+        raise EdgeferError(f"{os.path.join(path, PREPARED_FILE)}: not a prepared dataset of version {SUPPORTED_VERSION}")
+    labels, size, color = list(info["labels"]), int(info["size"]), info["color"]
+    for name, values in info["crop"].items():
+        CropGeometry.from_metadata(values, f"{path}: crop {name}")
+    manifest = os.path.join(path, MANIFEST)
+    try:
+        with open(manifest, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise EdgeferError(f"{manifest}: not found") from None
+    parts = {}
+    for line, row in enumerate(rows, start=2):
+        if row.get("label") not in labels:
+            raise EdgeferError(f"{manifest} line {line}: label {row.get('label')!r} is not one of {', '.join(labels)}")
+        split = row.get("split") or "train"
+        if split not in SPLITS:
+            raise EdgeferError(f"{manifest} line {line}: unknown split {split!r}")
+        parts.setdefault(split, []).append(row)
+    if not parts:
+        raise EdgeferError(f"{manifest}: no faces")
+    dataset = FaceDataset(os.path.basename(os.path.normpath(path)), path, labels, face_size=size, color=color,
+                          crop=dict(info["crop"]))
+    for split, part in parts.items():
+        images = np.stack([_face(os.path.join(path, row["file"]), size, color) for row in part])
+        dataset.splits[split] = Split(images, np.array([labels.index(row["label"]) for row in part], dtype=np.int64),
+                                      [row["file"] for row in part], subjects=[row["subject"] for row in part])
+    return dataset

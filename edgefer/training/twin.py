@@ -1,0 +1,123 @@
+"""Rebuild a trainable Keras classifier from a float32 model file edgefer made (a bundled model's twin).
+
+The twin is all a user has of a shipped model once its run's Keras weights are gone, so transfer
+learning (``edgefer train --weights fer2013-lite0``) starts from it. Its convolutions carry their
+BatchNorm folded in (kernel and bias), and the grey-to-RGB copy is folded into the stem (the kernel
+summed over the three channels, see ``export_model``); the rebuild puts each kernel back in the
+network's layer order, a third of the stem's kernel on each channel, and the folded bias into an
+identity BatchNorm (gamma 1, mean 0, variance 1 - epsilon). The rebuilt model computes the
+file's function (checked by ``check_rebuild``).
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from edgefer.core.errors import EdgeferError
+from edgefer.core.metadata import read_metadata
+from edgefer.training.model import build_classifier
+
+WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def twin_path(name_or_path: str) -> str:
+    """A bundled model's float32 twin (by the model's name), or the given .tflite path."""
+    if name_or_path.endswith(".tflite"):
+        return name_or_path
+    from edgefer.device.bundled import bundled_pair
+
+    return bundled_pair(name_or_path)[0]
+
+
+def _weighted_ops(path):
+    """[(op name, [constant arrays])] of the file's convolutions and dense layers, in graph order,
+    the mirror image's permutation (``flip``) left out."""
+    interpreter = tf.lite.Interpreter(path)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    found = []
+    for op in interpreter._get_ops_details():  # noqa: SLF001  the only way to list ops in the Python API
+        if op["op_name"] not in WEIGHTED_OPS:
+            continue
+        if any("/flip" in tensors[i]["name"] for i in op["outputs"]):
+            continue
+        found.append((op["op_name"], [interpreter.get_tensor(i) for i in op["inputs"][1:] if i >= 0]))
+    return found
+
+
+def _targets(model):
+    """The model's layers that hold weights, in order: backbone layers, then the head's."""
+    layers = []
+    for layer in model.layers:
+        if layer.name == "backbone":
+            layers += [inner for inner in layer.layers if inner.weights]
+        elif layer.weights:
+            layers.append(layer)
+    return layers
+
+
+def classifier_from_twin(path: str, labels=None) -> keras.Model:
+    """The classifier whose float32 model file is ``path`` (flip-averaged files give the plain
+    network), ready to train; ``labels`` other than the file's get a new, freshly initialised
+    last layer."""
+    if not os.path.exists(path):
+        raise EdgeferError(f"{path}: model file not found")
+    metadata = read_metadata(path)
+    if metadata.mode != "float32" or metadata.members or not metadata.backbone:
+        raise EdgeferError(f"{path}: transfer starts from a float32 file of one trained network "
+                           f"(this one is {metadata.mode or 'unknown'}{', an ensemble' if metadata.members else ''})")
+    ops = _weighted_ops(path)
+    head_conv = next((arrays[0] for _, arrays in reversed(ops) if arrays[0].ndim == 4), None)
+    model = build_classifier(metadata.backbone, list(metadata.labels), "none", metadata.image_size,
+                             head_kernel=int(head_conv.shape[1]) if head_conv is not None else 3)
+    targets = _targets(model)
+    convs = [layer for layer in targets if not isinstance(layer, keras.layers.BatchNormalization)]
+    if len(ops) not in (len(convs), 2 * len(convs)):
+        raise EdgeferError(f"{path}: {len(ops)} weighted operations do not fit {metadata.backbone}'s {len(convs)}")
+    pending_bias = None
+    weighted = iter(ops[:len(convs)])
+    for layer in targets:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = (np.asarray(w) for w in layer.get_weights())
+            layer.set_weights([np.ones_like(gamma), pending_bias, np.zeros_like(mean),
+                               np.full_like(variance, 1 - layer.epsilon)])
+            pending_bias = None
+            continue
+        _, arrays = next(weighted)
+        kernel, bias = arrays[0], arrays[1] if len(arrays) > 1 else None
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if isinstance(layer, keras.layers.Dense):
+            values = [kernel.T, bias]
+        else:  # TFLite kernels are OHWI (depthwise 1HWC); Keras' are HWIO (depthwise HWC1)
+            kernel = kernel.transpose(1, 2, 3, 0)
+            if kernel.shape[2] * 3 == shapes[0][2]:  # the stem, summed over the grey input's copies
+                kernel = np.repeat(kernel / 3, 3, axis=2)
+            values = [kernel, bias] if len(shapes) == 2 else [kernel]
+            if len(shapes) == 1:
+                pending_bias = bias
+        if [tuple(v.shape) for v in values] != shapes:
+            raise EdgeferError(f"{path}: weights {[tuple(v.shape) for v in values]} do not fit layer {layer.name} {shapes}")
+        layer.set_weights(values)
+    return model if labels is None or list(labels) == list(metadata.labels) else with_new_labels(model, labels)
+
+
+def with_new_labels(model: keras.Model, labels) -> keras.Model:
+    """``model`` with its last layer replaced by a fresh one for ``labels``."""
+    features = model.get_layer("emotion").input
+    out = keras.layers.Dense(len(labels), activation="softmax", dtype="float32", name="emotion")(features)
+    return keras.Model(model.input, out, name=model.name)
+
+
+def check_rebuild(model: keras.Model, path: str, faces: np.ndarray) -> float:
+    """The largest probability difference between the rebuilt ``model`` and the file on ``faces``
+    (N, 48, 48) uint8, both without flip averaging' mirror pass where the file has none."""
+    from edgefer.device.runtime import Classifier
+
+    classifier = Classifier(path)
+    expected = classifier.predict(faces)
+    metadata = classifier.metadata
+    from edgefer.training.model import predict
+
+    got = predict(model, faces, flip_average=metadata.flip_average, zoom_crop=metadata.zoom_crop)
+    return float(np.abs(got - expected).max())
