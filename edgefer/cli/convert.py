@@ -10,7 +10,9 @@ from edgefer.core.metadata import INTEROP_TOOLS, IO_TYPES
 @main.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path())
 @click.option("--data", "data_path", required=True, type=click.Path(), help="The dataset the manifest's ids come from.")
-@click.option("--calibration", "manifest", required=True, type=click.Path(), help="Calibration manifest (edgefer calibrate).")
+@click.option("--calibration", "manifest", default=None, type=click.Path(),
+              help="Calibration manifest (edgefer calibrate); required for FER2013 and FER+ runs [a run on a prepared "
+                   "dataset: 512 faces of its own train split, stratified].")
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the .tflite files.")
 @click.option("--modes", default="float32,float16,dynamic,int8", show_default=True, help="Comma-separated.")
 @click.option("--io", "io_type", default="int8", show_default=True, type=click.Choice(IO_TYPES),
@@ -64,8 +66,9 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     for member in options["members"]:
         check_inputs(member)
     check_inputs(data_path)
-    check_inputs(manifest)
-    read_manifest(manifest)  # a bad manifest is refused before TensorFlow loads
+    if manifest:
+        check_inputs(manifest)
+        read_manifest(manifest)  # a bad manifest is refused before TensorFlow loads
     if settings.geometry:
         read_geometry(settings.geometry)  # a bad file is refused before TensorFlow loads
     quiet_tensorflow()

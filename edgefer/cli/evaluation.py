@@ -25,6 +25,8 @@ from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
               help="Folder for report.md, report.json and PNGs.")
 @click.option("--threads", default=None, type=click.IntRange(min=1, max=256), help="Interpreter threads [runtime default].")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@click.option("--splits", "split_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="A run's splits.json: the split of a prepared dataset as that run drew it (its people held out).")
 @FERPLUS_MODE
 @friendly_errors
 def parity(float_path, quant_path, model_name, data_path, as_json, **options):
@@ -39,6 +41,8 @@ def parity(float_path, quant_path, model_name, data_path, as_json, **options):
           --data ~/.cache/edgefer-data/fer2013 --split test --out parity/
       edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/fer2013 --split test
       edgefer parity --model fer2013-lite0 --data ~/.cache/edgefer-data/ferplus --ferplus-mode seven
+      edgefer parity runs/mine_float32.tflite runs/mine_int8.tflite --data datasets/mine \
+          --splits runs/mine/splits.json --split val
     """
     from edgefer.core.files import removed_on_failure
     from edgefer.device.bundled import bundled_pair

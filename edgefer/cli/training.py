@@ -47,8 +47,11 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @click.option("--out", "run_dir", required=True, type=click.Path(), help="Run folder to write.")
 @click.option("--backbone", default="efficientnet-lite0", show_default=True, type=click.Choice(list(BACKBONES)))
 @click.option("--weights", default="imagenet", show_default=True,
-              help="imagenet, none, a weights file (.pth / .weights.h5), or a trained run (folder or model.keras) "
-                   "whose backbone to start from.")
+              help="imagenet, none, a weights file (.pth / .weights.h5), a trained run (folder or model.keras) "
+                   "whose backbone to start from, or a shipped model (its name, e.g. fer2013-lite0, or a float32 "
+                   ".tflite file edgefer made) whose whole network to start from, with a new last layer for "
+                   "other labels and transfer defaults for the options not given (--epochs 15 --lr 3e-4 "
+                   "--batch-size 32 --freeze 3 --patience 4).")
 @click.option("--image-size", default=0, type=click.IntRange(min=0, max=1024),
               help="Side the face is resized to inside the model [backbone default: 96].")
 @click.option("--head-kernel", default=3, show_default=True, type=click.IntRange(min=1, max=7),
@@ -92,18 +95,29 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
                    "--distill then blends the teachers with these targets.")
 @click.option("--keep-epochs", is_flag=True,
               help="Also keep every epoch's weights (epochs/epoch-NN.npz in --out), to average with `edgefer average`.")
+@click.option("--val-share", default=0.2, show_default=True, type=FiniteRange(0.05, 0.5),
+              help="Prepared datasets without a val split: the share of people held out to pick the best epoch.")
+@click.option("--folds", default=0, type=click.IntRange(min=0, max=20),
+              help="Prepared datasets: K-fold cross-validation by person; each fold a run in --out/fold-k, "
+                   "summary in --out/cv.json.")
+@click.option("--patience", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Stop after this many epochs without a better val accuracy (0: run every epoch).")
 @click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),
               help="tf.distribute strategy: auto = multi-worker when TF_CONFIG names several tasks, "
                    "mirrored with several GPUs, else single.")
 @friendly_errors
-def train(data_path, run_dir, resume, **options):
-    """Fine-tune the paper's model (backbone + Conv2D/GAP/Dense head) on FER2013 or FER+.
+@click.pass_context
+def train(ctx, data_path, run_dir, resume, **options):
+    """Fine-tune the paper's model (backbone + Conv2D/GAP/Dense head) on FER2013, FER+ or a dataset
+    of your own (`edgefer data prepare`).
 
-    Validation is the dataset's val split (FER2013 PublicTest); the best epoch is kept.
+    Validation is the dataset's val split (FER2013 PublicTest; a prepared dataset: people held out
+    by --val-share); the best epoch is kept.
 
     \b
-    Example:
+    Examples:
       edgefer train ~/.cache/edgefer-data/fer2013 --out runs/lite0 --epochs 1 --limit 2000
+      edgefer train datasets/mine --weights fer2013-lite0 --folds 5 --out runs/mine-cv
     """
     check_inputs(data_path, run_dir)
     for teacher in options["teachers"]:
@@ -115,11 +129,23 @@ def train(data_path, run_dir, resume, **options):
     cluster_from_env()  # a malformed TF_CONFIG is refused before TensorFlow reads it
     quiet_tensorflow()
     require_tensorflow("train")
-    from edgefer.training.train import TrainConfig
+    from edgefer.training.train import TRANSFER_DEFAULTS, TrainConfig
     from edgefer.training.train import train as run_training
+    from edgefer.training.twin import twin_path
 
+    if twin_path(options["weights"]):
+        for name, value in TRANSFER_DEFAULTS.items():
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT:
+                options[name] = value
+    cfg = TrainConfig(data=data_path, **options)
     with interrupt_ends_training(run_dir, " (continue with --resume)"):
-        metrics = run_training(TrainConfig(data=data_path, **options), run_dir, resume=resume)
+        if cfg.folds:
+            from edgefer.training.folds import cross_validate
+
+            summary = cross_validate(cfg, run_dir)
+            click.echo(json.dumps({k: summary[k] for k in ("dataset", "split", "n", "accuracy", "macro_f1")}))
+            return
+        metrics = run_training(cfg, run_dir, resume=resume)
     click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))
 
 

@@ -18,15 +18,17 @@ from edgefer.core.metadata import CropGeometry, ModelMetadata, Normalisation, re
 from edgefer.core.spec import check_labels
 from edgefer.data import FER2013_FACE_DATASETS, FER2013_GEOMETRY
 from edgefer.data.calibration import CALIBRATION_FERPLUS_MODE, calibration_images, read_manifest
-from edgefer.data.datasets import load_dataset
+from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
 from edgefer.training.int8_grid import snap_to_int8_grid
-from edgefer.training.model import average_models, check_finite, export_model, load_model, predict
+from edgefer.training.model import average_models, check_finite, export_model, load_model, predict, with_channels
 from edgefer.training.runs import resolve_run, run_name
+from edgefer.training.train import TrainConfig, person_splits
 
 TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
 FLOAT_TOLERANCE = 1e-4
+CALIBRATION_SIZE = 512  # faces a prepared dataset's run calibrates on without a manifest
 
 
 def converter_for(model, mode, calibration=None, io_type="int8", normalisation=None):
@@ -41,7 +43,7 @@ def converter_for(model, mode, calibration=None, io_type="int8", normalisation=N
     elif mode == "int8":
         def representative():
             for face in calibration:
-                yield [normalise(face, normalisation)[None, :, :, None]]
+                yield [with_channels(normalise(face, normalisation)[None])]
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
@@ -66,13 +68,37 @@ def run_normalisation(config: dict) -> Normalisation:
 
 
 def run_geometry(config: dict, options: QuantizeOptions) -> Dict[str, CropGeometry]:
-    """The framing the run was trained for: ``--geometry``'s file, else FER2013's for a run on
-    FER2013's or FER+'s faces, else none."""
+    """The framing the run was trained for: ``--geometry``'s file, else the one its prepared
+    dataset's faces were cut with, else FER2013's for a run on FER2013's or FER+'s faces, else none."""
     if options.geometry:
         return read_geometry(options.geometry)
+    if "crop" in config["dataset"]:
+        return {name: CropGeometry.from_metadata(values, f"{config['dataset']['path']}: crop {name}")
+                for name, values in config["dataset"]["crop"].items()}
     if config["dataset"]["name"] in FER2013_FACE_DATASETS:
         return read_geometry(FER2013_GEOMETRY)
     return {}
+
+
+def calibration_set(config: dict, data: str, manifest_path: Optional[str]):
+    """(dataset split as the run saw it, calibration faces, the manifest's header and file name):
+    the manifest's faces, or for a run on a prepared dataset without one, 512 faces of its own
+    train split (stratified, seed 0)."""
+    dataset = load_dataset(data, ("train", "val"), CALIBRATION_FERPLUS_MODE)
+    check_labels(dataset.labels, config["labels"], data, "dataset labels")
+    if dataset.prepared:
+        dataset = person_splits(dataset, TrainConfig.from_saved(config["train"]))
+    if manifest_path:
+        header, ids = read_manifest(manifest_path)
+        return dataset, calibration_images(dataset, ids, manifest_path), {"manifest": os.path.basename(manifest_path),
+                                                                          **header}
+    if not dataset.prepared:
+        raise EdgeferError(f"{data}: FER2013 and FER+ runs calibrate on a manifest: pass --calibration "
+                           "(edgefer calibrate makes one)")
+    train = dataset.split("train")
+    picked = stratified_indices(train.labels, CALIBRATION_SIZE, 0)
+    header = {"dataset": dataset.name, "split": "train", "strategy": "stratified", "size": len(picked), "seed": 0}
+    return dataset, train.images[picked], header
 
 
 def model_metadata(config: dict, mode: str, options: QuantizeOptions, crop: Dict[str, CropGeometry],
@@ -84,11 +110,13 @@ def model_metadata(config: dict, mode: str, options: QuantizeOptions, crop: Dict
         labels=tuple(config["labels"]),
         face_size=config["face_size"],
         normalisation=run_normalisation(config),
+        color=config.get("color", "grayscale"),
         backbone=config["backbone"],
         image_size=config["image_size"],
-        preprocessing=f"grayscale face crop resized to {config['face_size']}x{config['face_size']}, values 0-255, "
-        "normalised as (x - mean) / scale before the model; the model resizes to "
-        f"{config['image_size']}x{config['image_size']} and copies to 3 channels",
+        preprocessing=f"{config.get('color', 'grayscale')} face crop resized to {config['face_size']}x"
+        f"{config['face_size']}, values 0-255, normalised as (x - mean) / scale before the model; the model resizes "
+        f"to {config['image_size']}x{config['image_size']}"
+        + (" and copies to 3 channels" if config.get("color", "grayscale") == "grayscale" else ""),
         mode=mode,
         io=options.io_type if mode == "int8" else "float32",
         dataset=config["dataset"]["name"],
@@ -128,10 +156,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         check_labels(member["labels"], config["labels"], path, "member labels")
         if member["normalisation"] != config["normalisation"]:
             raise EdgeferError(f"{path}: normalises its input otherwise than {model_path}; it cannot share the file")
-    manifest_header, ids = read_manifest(manifest_path)
-    dataset = load_dataset(data, ("train", "val"), CALIBRATION_FERPLUS_MODE)
-    check_labels(dataset.labels, config["labels"], data, "dataset labels")
-    calibration = calibration_images(dataset, ids, manifest_path)
+    dataset, calibration, calibration_header = calibration_set(config, data, manifest_path)
     crop = run_geometry(config, options)
     if not crop:
         echo(f"warning: {model_path} was not trained on FER2013's faces and no --geometry was given: "
@@ -156,8 +181,7 @@ def quantize(model_path: str, data: str, manifest_path: str, out_dir: str, *,
         echo(f"converting {mode} ...")
         tflite = convert(export, mode, calibration, options.io_type, run_normalisation(config))
         path = os.path.join(out_dir, f"{name}_{mode}.tflite")
-        metadata = model_metadata(config, mode, options, crop,
-                                  {"manifest": os.path.basename(manifest_path), **manifest_header}, members)
+        metadata = model_metadata(config, mode, options, crop, calibration_header, members)
         write_bytes(path, with_metadata(with_standard_metadata(tflite, metadata, name), metadata))
         report = op_report(path)
         write_json(os.path.splitext(path)[0] + ".ops.json", report)

@@ -291,12 +291,14 @@ def _read_votes(label_file, folder, order):
     return files, soft, clear
 
 
-def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):
+def load_dataset(path, splits=SPLITS, ferplus_mode="majority", split_file=None):
     """Detect the dataset form at ``path`` and load the requested splits (a prepared dataset: every
-    face, in the splits its manifest names or all in ``train``)."""
+    face, in the splits ``split_file`` (a run's splits.json) or its manifest names, else all in ``train``)."""
     path = os.path.expanduser(str(path))
     if not os.path.exists(path):
         raise EdgeferError(f"{path}: dataset not found")
+    if split_file and not os.path.exists(os.path.join(path, PREPARED_FILE)):
+        raise EdgeferError(f"{split_file}: a run's splits apply to a prepared dataset (edgefer data prepare), not {path}")
     if os.path.isfile(path):
         if path.lower().endswith(".csv"):
             return load_fer2013_csv(path, splits)
@@ -305,7 +307,7 @@ def load_dataset(path, splits=SPLITS, ferplus_mode="majority"):
     if PREPARED_FILE in names:
         from edgefer.data.prepared import load_prepared
 
-        return load_prepared(path)
+        return load_prepared(path, split_file)
     if "FER2013Train" in names or "FER2013Test" in names:
         return load_ferplus(path, splits, ferplus_mode)
     if "fer2013.csv" in names:

@@ -24,8 +24,18 @@ def _face(path: str, size: int, color: str) -> np.ndarray:
     return image if color == "grayscale" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def load_prepared(path: str) -> FaceDataset:
-    """Every face of the prepared dataset at ``path``; split as its manifest says, else all in ``train``."""
+def split_files(split_file: str) -> dict:
+    """{face file: split} from a run's ``splits.json``."""
+    record = read_json(split_file)
+    try:
+        return {file: split for split, part in record.items() if split in SPLITS for file in part["files"]}
+    except (TypeError, KeyError, AttributeError):
+        raise EdgeferError(f"{split_file}: not a run's splits.json (split -> faces, subjects, files)") from None
+
+
+def load_prepared(path: str, split_file: str = None) -> FaceDataset:
+    """Every face of the prepared dataset at ``path``; split as ``split_file`` (a run's
+    ``splits.json``) says, else as its manifest says, else all in ``train``."""
     info = read_json(os.path.join(path, PREPARED_FILE))
     if info.get("format") != "edgefer-prepared-dataset" or info.get("version") != SUPPORTED_VERSION:
         raise EdgeferError(f"{os.path.join(path, PREPARED_FILE)}: not a prepared dataset of version {SUPPORTED_VERSION}")
@@ -38,11 +48,14 @@ def load_prepared(path: str) -> FaceDataset:
             rows = list(csv.DictReader(f))
     except FileNotFoundError:
         raise EdgeferError(f"{manifest}: not found") from None
+    chosen = split_files(split_file) if split_file else None
     parts = {}
     for line, row in enumerate(rows, start=2):
         if row.get("label") not in labels:
             raise EdgeferError(f"{manifest} line {line}: label {row.get('label')!r} is not one of {', '.join(labels)}")
-        split = row.get("split") or "train"
+        if chosen is not None and row["file"] not in chosen:
+            continue
+        split = chosen[row["file"]] if chosen is not None else row.get("split") or "train"
         if split not in SPLITS:
             raise EdgeferError(f"{manifest} line {line}: unknown split {split!r}")
         parts.setdefault(split, []).append(row)

@@ -30,7 +30,8 @@ class EmotionPipeline:
 
     def crop(self, frame: np.ndarray, detection: Detection) -> np.ndarray:
         """The classifier's input for ``detection``: cut with its detector's geometry, else by the margin."""
-        return crop_for(frame, detection, self.geometries.get(detection.detector), self.classifier.face_size, self.margin)
+        return crop_for(frame, detection, self.geometries.get(detection.detector), self.classifier.face_size, self.margin,
+                        self.classifier.color)
 
     def process(self, frame: np.ndarray, still: bool = False) -> List[dict]:
         """A list of {"id", "box", "emotion", "score", "scores"[, "keypoints"]} for the faces in

@@ -60,7 +60,8 @@ def normalise(faces, normalisation: Normalisation):
 
 
 class Classifier:
-    """A TFLite emotion model: 48x48 grayscale faces in, class probabilities out.
+    """A TFLite emotion model: faces in (48x48 grey for the bundled models; a prepared dataset's
+    model says its side and colour), class probabilities out.
 
     Faces are normalised as the metadata inside the file says, then quantized with the model's
     own input parameters; outputs are dequantized the same way. Labels and input size come
@@ -76,10 +77,11 @@ class Classifier:
                                "edgefer runs the int8 or float32 file it was made from")
         self.labels = list(self.metadata.labels)
         self.face_size = self.metadata.face_size
+        self.color = self.metadata.color
         self.normalisation = self.metadata.normalisation
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
-        expected = (self.face_size, self.face_size, 1)
+        expected = (self.face_size, self.face_size, 3 if self.color == "rgb" else 1)
         if tuple(self.input["shape"][1:]) != expected:
             shape = tuple(int(v) for v in self.input["shape"])
             raise EdgeferError(f"{model_path}: input shape {shape} is not {(1, *expected)}")
@@ -87,7 +89,8 @@ class Classifier:
             raise EdgeferError(f"{model_path}: {self.output['shape'][-1]} outputs but {len(self.labels)} labels")
 
     def _quantize(self, faces):
-        x = normalise(faces, self.normalisation)[..., None]
+        x = normalise(faces, self.normalisation)
+        x = x[..., None] if self.color != "rgb" else x
         dtype = self.input["dtype"]
         if dtype == np.float32:
             return x
@@ -102,9 +105,9 @@ class Classifier:
         return (y.astype(np.float32) - zero) * scale
 
     def predict(self, faces):
-        """Probabilities (N, classes) for uint8 faces of shape (N, 48, 48), one invoke each."""
+        """Probabilities (N, classes) for uint8 faces (N, S, S) grey or (N, S, S, 3) RGB, one invoke each."""
         faces = np.asarray(faces)
-        if faces.ndim == 2:
+        if faces.ndim == (3 if self.color == "rgb" else 2):
             faces = faces[None]
         x = self._quantize(faces)
         out = np.zeros((len(faces), len(self.labels)), np.float32)

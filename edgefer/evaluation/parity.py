@@ -33,6 +33,7 @@ class ParityOptions:
     out_dir: str = "parity"
     threads: Optional[int] = None
     ferplus_mode: str = "majority"
+    split_file: Optional[str] = None  # a run's splits.json, for a prepared dataset
 
 
 def run_model(classifier, faces, desc):
@@ -139,7 +140,7 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
         raise EdgeferError(f"{float_path} is the {float_model.metadata.mode} file and {quant_path} the float32 one: "
                            "give the float32 file first (FLOAT QUANT)")
     check_labels(quant_model.labels, float_model.labels, quant_path)
-    dataset = load_dataset(data, (split,), options.ferplus_mode)
+    dataset = load_dataset(data, (split,), options.ferplus_mode, options.split_file)
     check_labels(dataset.labels, float_model.labels, data, "dataset labels")
     part = dataset.split(split)
     if limit:

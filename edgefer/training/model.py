@@ -134,16 +134,19 @@ def kept_stages(backbone):
                    if match)
 
 
-def build_classifier(backbone_name, labels, weights="imagenet", image_size=None, head_kernel=3, stages=BLOCK_STAGES):
+def build_classifier(backbone_name, labels, weights="imagenet", image_size=None, head_kernel=3, stages=BLOCK_STAGES,
+                     face_size=FACE_SIZE, channels=1):
     """The paper's model: backbone + Conv2D(128, 3x3, same, ReLU) + GAP + Dense(128, ReLU)
     + Dropout(0.3) + Dense(len(labels), softmax). Input: (48, 48, 1) faces in [0, 255].
     ``head_kernel`` 1 makes the head's convolution 1x1: a ninth of its multiply-adds; ``stages``
-    below 7 cuts the backbone after that many block stages (its widest, costliest ones go)."""
+    below 7 cuts the backbone after that many block stages (its widest, costliest ones go).
+    ``face_size`` and ``channels`` (1 grey, 3 RGB) describe the input of a prepared dataset's model."""
     spec = get_backbone(backbone_name)
     size = image_size or spec.image_size
-    face = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    face = keras.Input((face_size, face_size, channels), name="face")
     x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(face)
-    x = keras.layers.Concatenate(name="to_rgb")([x, x, x])
+    if channels == 1:
+        x = keras.layers.Concatenate(name="to_rgb")([x, x, x])
     if spec.scale != 1.0 or spec.mean != 0.0:
         x = keras.layers.Rescaling(1.0 / spec.scale, offset=-spec.mean / spec.scale, name="normalise")(x)
     x = build_backbone(backbone_name, weights, size, stages)(x)
@@ -179,14 +182,17 @@ def freeze_early_stages(model, stages):
             layer.trainable = False
 
 
-def horizontal_flip(face, size):
-    """Mirror a (size, size, 1) tensor left-right with Edge TPU-friendly ops: view each row as
-    channels, apply a 1x1 convolution whose kernel is the reversal permutation, view back."""
-    rows = keras.layers.Reshape((size, 1, size))(face)
-    flip = keras.layers.Conv2D(size, 1, use_bias=False, name="flip")
+def horizontal_flip(face, size, channels=1):
+    """Mirror a (size, size, channels) tensor left-right with Edge TPU-friendly ops: view each row
+    as channels, apply a 1x1 convolution whose kernel reverses the pixels' order (each pixel's
+    colours kept in theirs), view back."""
+    width = size * channels
+    rows = keras.layers.Reshape((size, 1, width))(face)
+    flip = keras.layers.Conv2D(width, 1, use_bias=False, name="flip")
     mirrored = flip(rows)
-    flip.set_weights([np.eye(size, dtype=np.float32)[::-1].reshape(1, 1, size, size)])
-    return keras.layers.Reshape((size, size, 1))(mirrored)
+    order = np.arange(width).reshape(size, channels)[::-1].reshape(-1)
+    flip.set_weights([np.eye(width, dtype=np.float32)[order].reshape(1, 1, width, width)])
+    return keras.layers.Reshape((size, size, channels))(mirrored)
 
 
 def export_model(model, backbone_name, flip_average=False, zoom_crop=0, mirrored=False):
@@ -204,7 +210,8 @@ def export_model(model, backbone_name, flip_average=False, zoom_crop=0, mirrored
     spec = get_backbone(backbone_name)
     trained = model.get_layer("backbone")
     size = trained.input_shape[1]
-    if spec.source == "kimm":
+    face_size, channels = model.input_shape[1], model.input_shape[3]
+    if spec.source == "kimm" and channels == 1:
         gray = _kimm_constructor(backbone_name)(
             input_shape=(size, size, 1), include_top=False, include_preprocessing=False, weights=None
         )
@@ -221,16 +228,21 @@ def export_model(model, backbone_name, flip_average=False, zoom_crop=0, mirrored
 
     def network(x):
         x = model.get_layer("resize")(x)
-        x = backbone(x) if backbone else trained(model.get_layer("to_rgb")([x, x, x]))
+        if backbone:
+            x = backbone(x)
+        else:
+            x = trained(model.get_layer("to_rgb")([x, x, x]) if channels == 1 else x)
         for layer in head:
             x = layer(x)
         return x
 
     face = keras.Input(model.input_shape[1:], batch_size=1, name="face")  # static shapes for the Edge TPU
     if not flip_average:
-        return keras.Model(face, network(horizontal_flip(face, FACE_SIZE) if mirrored else face), name=model.name)
+        return keras.Model(face, network(horizontal_flip(face, face_size, channels) if mirrored else face),
+                           name=model.name)
     unmirrored = keras.layers.Cropping2D(zoom_crop, name="zoom_crop")(face) if zoom_crop else face
-    both = keras.layers.Average(name="flip_average")([network(unmirrored), network(horizontal_flip(face, FACE_SIZE))])
+    both = keras.layers.Average(name="flip_average")([network(unmirrored),
+                                                      network(horizontal_flip(face, face_size, channels))])
     return keras.Model(face, both, name=model.name)
 
 
@@ -262,16 +274,21 @@ def load_model(path):
 
 
 def on_smaller_faces(model, side):
-    """``model`` applied to (side, side, 1) faces: its resize layer brings them to its input size."""
-    face = keras.Input((side, side, 1), name="face")
+    """``model`` applied to (side, side, channels) faces: its resize layer brings them to its input size."""
+    face = keras.Input((side, side, model.input_shape[3]), name="face")
     x = face
     for layer in model.layers[1:]:
         x = layer([x, x, x]) if layer.name == "to_rgb" else layer(x)
     return keras.Model(face, x, name=f"{model.name}_on_{side}px")
 
 
+def with_channels(images: np.ndarray) -> np.ndarray:
+    """Faces (N, S, S) grey or (N, S, S, 3) RGB with a channel axis: (N, S, S, 1 or 3)."""
+    return images[..., None] if images.ndim == 3 else images
+
+
 def predict(model, images, batch_size=256, flip_average=False, zoom_crop=0, mirrored=False):
-    """Class probabilities for uint8 faces of shape (N, 48, 48); with ``flip_average`` the mean
+    """Class probabilities for uint8 faces of shape (N, S, S) or (N, S, S, 3); with ``flip_average`` the mean
     of the predictions on the faces and on their mirror images, and with ``zoom_crop`` N the
     unmirrored faces first lose N pixels on each side (as ``export_model`` builds it); with
     ``mirrored`` the predictions on the mirror images alone."""
@@ -279,11 +296,11 @@ def predict(model, images, batch_size=256, flip_average=False, zoom_crop=0, mirr
         images = np.ascontiguousarray(images[:, :, ::-1])
     if flip_average and zoom_crop:
         side = images.shape[1] - 2 * zoom_crop
-        cropped = images[:, zoom_crop:-zoom_crop, zoom_crop:-zoom_crop, None].astype(np.float32)
+        cropped = with_channels(images[:, zoom_crop:-zoom_crop, zoom_crop:-zoom_crop]).astype(np.float32)
         probs = on_smaller_faces(model, side).predict(cropped, batch_size=batch_size, verbose=0)
     else:
-        probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+        probs = model.predict(with_channels(images).astype(np.float32), batch_size=batch_size, verbose=0)
     if flip_average:
         mirror_images = np.ascontiguousarray(images[:, :, ::-1])
-        probs = (probs + model.predict(mirror_images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
+        probs = (probs + model.predict(with_channels(mirror_images).astype(np.float32), batch_size=batch_size, verbose=0)) / 2
     return probs

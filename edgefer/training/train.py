@@ -22,16 +22,18 @@ import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, read_json, write_json, write_text, write_with
+from edgefer.core.metadata import read_metadata
 from edgefer.core.plots import curves_png
-from edgefer.core.spec import FACE_SIZE
 from edgefer.data.datasets import FER2013_LABELS, load_dataset, stratified_indices
+from edgefer.data.subjects import subject_folds, subject_holdout
 from edgefer.data.votes import ferplus_votes, with_votes
 from edgefer.training.backbones import get_backbone
 from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
 from edgefer.training.evaluate import write_split_metrics
-from edgefer.training.model import build_classifier, check_finite, freeze_early_stages, load_model
+from edgefer.training.model import build_classifier, check_finite, freeze_early_stages, load_model, with_channels
 from edgefer.training.multi_worker import fit_multi_worker
 from edgefer.training.strategy import choose_strategy
+from edgefer.training.twin import transfer_classifier, twin_path
 
 
 @dataclass
@@ -65,6 +67,10 @@ class TrainConfig:
     freeze: int = 0  # backbone stages kept as they start, after the stem (0: train everything)
     stages: int = 7  # block stages of the backbone kept (7: all of them)
     keep_epochs: bool = False  # each epoch's weights saved in epochs/, for ``edgefer average``
+    val_share: float = 0.2  # prepared datasets without a val split: the share of people held out to pick the epoch
+    folds: int = 0  # prepared datasets: K-fold cross-validation by person (``training.folds``)
+    fold: int = 0  # with ``folds``: the fold held out as this run's test split (1..K)
+    patience: int = 0  # stop after this many epochs without a better val accuracy (0: never)
 
     @classmethod
     def from_saved(cls, saved):
@@ -75,6 +81,9 @@ class TrainConfig:
         return cls(**{**fields, "teachers": tuple(fields.get("teachers", single))})
 
 
+# what suits a few hundred faces when a shipped model's network is the start (``--weights fer2013-lite0``)
+TRANSFER_DEFAULTS = {"epochs": 15, "lr": 3e-4, "batch_size": 32, "freeze": 3, "patience": 4}
+SPLITS_FILE = "splits.json"  # prepared datasets: which people and faces each split holds
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
 TEACHER_CACHE = "teacher-probabilities.npy"  # the teachers' answers on the training faces
 EPOCHS_FOLDER = "epochs"  # with keep_epochs: epoch-NN.npz, each epoch's weights
@@ -108,10 +117,12 @@ def class_weight_vector(labels, n_classes, mode):
 
 
 def augment(image):
-    """The paper's augmentation: random crop (reflect-pad 4, crop back to 48), horizontal flip,
-    brightness/contrast jitter."""
-    padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
-    image = tf.image.random_crop(padded, [FACE_SIZE, FACE_SIZE, 1])
+    """The paper's augmentation: random crop (reflect-pad a twelfth of the side, 4 px of 48, and
+    crop back), horizontal flip, brightness/contrast jitter."""
+    side, channels = image.shape[0], image.shape[-1]
+    pad = max(1, round(side / 12))
+    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+    image = tf.image.random_crop(padded, [side, side, channels])
     return flip_and_jitter(image)
 
 
@@ -127,7 +138,7 @@ def flip_and_jitter(image):
 def detector_jitter(image, scale=0.15, shift=0.10, degrees=15.0):
     """Move the face as a detector's crop errors would: zoom by 1 +- ``scale``, shift by up to
     ``shift`` of the side, rotate by up to ``degrees``; borders are reflected."""
-    side = float(FACE_SIZE)
+    side = float(image.shape[0])
     zoom = tf.random.uniform([], 1 - scale, 1 + scale)
     angle = tf.random.uniform([], -degrees, degrees) * np.pi / 180
     tx, ty = tf.unstack(tf.random.uniform([2], -shift, shift) * side)
@@ -138,33 +149,37 @@ def detector_jitter(image, scale=0.15, shift=0.10, degrees=15.0):
     transform = tf.stack([cos, sin, centre - cos * ox - sin * oy,
                           -sin, cos, centre + sin * ox - cos * oy, 0.0, 0.0])
     moved = tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[None], transforms=transform[None], output_shape=[FACE_SIZE, FACE_SIZE],
+        images=image[None], transforms=transform[None], output_shape=[image.shape[0], image.shape[1]],
         fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
     return flip_and_jitter(moved[0])
 
 
 def random_erase(image, p):
     """With probability ``p``, fill one rectangle (2-20% of the face, aspect 1:3 to 3:1) with noise."""
-    area = tf.random.uniform([], 0.02, 0.2) * FACE_SIZE * FACE_SIZE
+    side = image.shape[0]
+    area = tf.random.uniform([], 0.02, 0.2) * side * side
     aspect = tf.exp(tf.random.uniform([], np.log(1 / 3), np.log(3)))
-    h = tf.cast(tf.clip_by_value(tf.sqrt(area * aspect), 1, FACE_SIZE), tf.int32)
-    w = tf.cast(tf.clip_by_value(tf.sqrt(area / aspect), 1, FACE_SIZE), tf.int32)
-    top = tf.random.uniform([], 0, FACE_SIZE - h + 1, tf.int32)
-    left = tf.random.uniform([], 0, FACE_SIZE - w + 1, tf.int32)
-    rows, cols = tf.range(FACE_SIZE)[:, None], tf.range(FACE_SIZE)[None, :]
+    h = tf.cast(tf.clip_by_value(tf.sqrt(area * aspect), 1, side), tf.int32)
+    w = tf.cast(tf.clip_by_value(tf.sqrt(area / aspect), 1, side), tf.int32)
+    top = tf.random.uniform([], 0, side - h + 1, tf.int32)
+    left = tf.random.uniform([], 0, side - w + 1, tf.int32)
+    rows, cols = tf.range(side)[:, None], tf.range(side)[None, :]
     box = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
     box = box[..., None] & (tf.random.uniform([]) < p)
     return tf.where(box, tf.random.uniform(tf.shape(image), 0, 255), image)
 
 
 def gaussian_blur(image, sigma, radius=5):
-    """``image`` (H, W, 1) blurred by a Gaussian of ``sigma`` pixels (separable, reflected borders)."""
+    """``image`` (H, W, C) blurred by a Gaussian of ``sigma`` pixels (separable, each channel alone,
+    reflected borders)."""
     x = tf.range(-radius, radius + 1, dtype=tf.float32)
     kernel = tf.exp(-0.5 * tf.square(x / sigma))
     kernel /= tf.reduce_sum(kernel)
-    padded = tf.pad(image[None], [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    planes = tf.transpose(image, [2, 0, 1])[..., None]  # (C, H, W, 1)
+    padded = tf.pad(planes, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
     rows = tf.nn.conv2d(padded, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "VALID")
-    return tf.nn.conv2d(rows, tf.reshape(kernel, [1, -1, 1, 1]), 1, "VALID")[0]
+    blurred = tf.nn.conv2d(rows, tf.reshape(kernel, [1, -1, 1, 1]), 1, "VALID")
+    return tf.transpose(blurred[..., 0], [1, 2, 0])
 
 
 def degrade(image, p):
@@ -184,7 +199,7 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
     ``distill * teachers(the augmented faces) + (1 - distill) * targets``."""
     targets = split.targets(n_classes)
     sample_weights = weights[split.labels].astype(np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], targets, sample_weights))
+    ds = tf.data.Dataset.from_tensor_slices((with_channels(split.images), targets, sample_weights))
     if training:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE)
@@ -277,8 +292,10 @@ class RunCheckpoint(EpochRecord):
 def training_splits(cfg, run_dir):
     """(dataset, train split, val split, per-class loss weights) for a run's config: FER+ votes
     blended into the labels when asked; teachers that answer once (not consistent ones) have their
-    probabilities kept in ``run_dir``."""
+    probabilities kept in ``run_dir``. A prepared dataset is split by person (``person_splits``)."""
     dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
+    if dataset.prepared:
+        dataset = person_splits(dataset, cfg)
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
@@ -296,6 +313,29 @@ def training_splits(cfg, run_dir):
         train_split = distilled(train_split, teacher, cfg.distill)
     weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
     return dataset, train_split, val_split, weights
+
+
+def person_splits(dataset, cfg):
+    """A prepared dataset with train, val and (for a fold) test splits that share no person: the
+    manifest's splits where it names train and val, else the fold ``cfg.fold`` of ``cfg.folds`` as
+    test and ``cfg.val_share`` of the other people as val."""
+    if "val" in dataset.splits and not cfg.folds:
+        return dataset
+    pool = dataset.split("train")
+    splits = {}
+    if cfg.folds:
+        held = subject_folds(pool.subjects, pool.labels, cfg.folds, cfg.seed)[cfg.fold - 1]
+        splits["test"] = pool.subset(held)
+        pool = pool.subset(np.setdiff1d(np.arange(len(pool)), held))
+    kept, val = subject_holdout(pool.subjects, pool.labels, cfg.val_share, cfg.seed)
+    splits["train"], splits["val"] = pool.subset(kept), pool.subset(val)
+    return replace(dataset, splits=splits)
+
+
+def split_record(dataset) -> dict:
+    """What ``splits.json`` keeps: each split's people and face files, so the split can be checked and reused."""
+    return {name: {"faces": len(part), "subjects": sorted(set(part.subjects or [])), "files": list(part.ids)}
+            for name, part in dataset.splits.items()}
 
 
 def _prepare_run(cfg, run_dir, resume):
@@ -352,20 +392,30 @@ def _train(cfg, run_dir, resume):
     steps = int(np.ceil(len(train_split) / global_batch))
     print(dist.describe(cfg.batch_size, cfg.lr), file=sys.stderr, flush=True)
 
+    twin = twin_path(cfg.weights)
+    if twin:  # a shipped model's network: its backbone, input size and head
+        start = read_metadata(twin)
+        cfg = replace(cfg, backbone=start.backbone)
+        spec, size = get_backbone(cfg.backbone), cfg.image_size or start.image_size
+    channels = 3 if dataset.color == "rgb" else 1
     config = {
         "labels": labels,
         "backbone": cfg.backbone,
-        "face_size": FACE_SIZE,
+        "face_size": dataset.face_size,
         "image_size": size,
-        "color": "grayscale",
+        "color": dataset.color,
         "normalisation": spec.normalisation,
-        "preprocessing": "grayscale face crop resized to 48x48, values 0-255; the model resizes to "
-        f"{size}x{size}, copies to 3 channels and normalises inside itself",
+        "preprocessing": f"{dataset.color} face crop resized to {dataset.face_size}x{dataset.face_size}, values 0-255; "
+        f"the model resizes to {size}x{size}{', copies to 3 channels' if channels == 1 else ''} and normalises "
+        "inside itself",
         "dataset": {"name": dataset.name, "path": os.path.abspath(cfg.data), "train": "train", "val": "val",
-                    "split_sizes": {"train": len(train_split), "val": len(val_split)}},
+                    "split_sizes": {name: len(part) for name, part in dataset.splits.items()},
+                    **({"crop": dataset.crop, "split_by": "subject"} if dataset.prepared else {})},
         "class_weights": dict(zip(labels, np.round(weights, 4).tolist())),
         "train": asdict(cfg),
     }
+    if dataset.prepared:
+        write_json(os.path.join(run_dir, SPLITS_FILE), split_record(dataset))
     write_json(os.path.join(run_dir, "config.json"), config)
 
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
@@ -373,7 +423,11 @@ def _train(cfg, run_dir, resume):
         if resume and not dist.multi_worker:
             model = keras.models.load_model(os.path.join(run_dir, "checkpoint.keras"))  # with optimizer state
         else:
-            model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel, cfg.stages)
+            if twin:
+                model = transfer_classifier(twin, labels, dataset.face_size, channels, size)
+            else:
+                model = build_classifier(cfg.backbone, labels, cfg.weights, size, cfg.head_kernel, cfg.stages,
+                                         dataset.face_size, channels)
             freeze_early_stages(model, cfg.freeze)
             schedule = OneCycle(lr, steps * cfg.epochs)
             optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay) if cfg.weight_decay \
@@ -394,12 +448,15 @@ def _train(cfg, run_dir, resume):
                          os.path.join(run_dir, BACKUP), global_batch)
     elif state["epochs_done"] < cfg.epochs:
         val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
+        stop = [keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience, mode="max")] if cfg.patience else []
         model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=state["epochs_done"],
-                  callbacks=[checkpoint], verbose=1 if sys.stderr.isatty() else 2)
+                  callbacks=[checkpoint, *stop], verbose=1 if sys.stderr.isatty() else 2)
 
     best = load_model(os.path.join(run_dir, "model.keras"))
     check_finite(best.get_weights(), os.path.join(run_dir, "model.keras"))
     metrics = write_split_metrics(best, dataset, cfg.data, "val", run_dir, cfg.backbone)
+    if "test" in dataset.splits:  # a fold's held-out people
+        metrics = write_split_metrics(best, dataset, cfg.data, "test", os.path.join(run_dir, "test"), cfg.backbone)
     if not dist.cluster.is_chief:
         shutil.rmtree(run_dir, ignore_errors=True)
     return metrics

@@ -10,6 +10,7 @@ file's function (checked by ``check_rebuild``).
 """
 
 import os
+from typing import Optional
 
 import keras
 import numpy as np
@@ -17,18 +18,23 @@ import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.metadata import read_metadata
-from edgefer.training.model import build_classifier
+from edgefer.device.bundled import bundled_models, bundled_pair
+from edgefer.device.runtime import Classifier
+from edgefer.training.model import build_classifier, predict
 
 WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
-def twin_path(name_or_path: str) -> str:
-    """A bundled model's float32 twin (by the model's name), or the given .tflite path."""
-    if name_or_path.endswith(".tflite"):
-        return name_or_path
-    from edgefer.device.bundled import bundled_pair
-
-    return bundled_pair(name_or_path)[0]
+def twin_path(weights: str) -> Optional[str]:
+    """The float32 model file ``train --weights`` names: a .tflite path, or a bundled model's name
+    (its twin); None for every other kind of weights."""
+    if weights.endswith(".tflite"):
+        return weights
+    if os.path.exists(weights) or weights in ("imagenet", "none"):
+        return None
+    if any(model["name"] == weights for model in bundled_models()):
+        return bundled_pair(weights)[0]
+    return None
 
 
 def _weighted_ops(path):
@@ -57,10 +63,9 @@ def _targets(model):
     return layers
 
 
-def classifier_from_twin(path: str, labels=None) -> keras.Model:
+def classifier_from_twin(path: str) -> keras.Model:
     """The classifier whose float32 model file is ``path`` (flip-averaged files give the plain
-    network), ready to train; ``labels`` other than the file's get a new, freshly initialised
-    last layer."""
+    network), ready to train."""
     if not os.path.exists(path):
         raise EdgeferError(f"{path}: model file not found")
     metadata = read_metadata(path)
@@ -99,25 +104,49 @@ def classifier_from_twin(path: str, labels=None) -> keras.Model:
         if [tuple(v.shape) for v in values] != shapes:
             raise EdgeferError(f"{path}: weights {[tuple(v.shape) for v in values]} do not fit layer {layer.name} {shapes}")
         layer.set_weights(values)
-    return model if labels is None or list(labels) == list(metadata.labels) else with_new_labels(model, labels)
+    return model
 
 
-def with_new_labels(model: keras.Model, labels) -> keras.Model:
-    """``model`` with its last layer replaced by a fresh one for ``labels``."""
-    features = model.get_layer("emotion").input
-    out = keras.layers.Dense(len(labels), activation="softmax", dtype="float32", name="emotion")(features)
-    return keras.Model(model.input, out, name=model.name)
+def transfer_classifier(path: str, labels, face_size: int, channels: int, image_size: int) -> keras.Model:
+    """A classifier for ``labels`` and (face_size, face_size, channels) faces that starts from the
+    network in the float32 file ``path``. Every layer's weights are the file's; in the last layer,
+    a label the file knows keeps its weights and a new label starts fresh. The BatchNorm layers
+    stay as the file has them (inference mode): they hold the folded biases, not statistics a
+    batch could update."""
+    source = classifier_from_twin(path)
+    metadata = read_metadata(path)
+    head_kernel = source.get_layer("head_conv").kernel.shape[0]
+    model = build_classifier(metadata.backbone, labels, "none", image_size, head_kernel,
+                             face_size=face_size, channels=channels)
+    for layer in model.layers:
+        if layer.name == "backbone":
+            for inner in layer.layers:
+                if inner.weights:
+                    inner.set_weights(source.get_layer("backbone").get_layer(inner.name).get_weights())
+                if isinstance(inner, keras.layers.BatchNormalization):
+                    inner.trainable = False
+        elif layer.name == "emotion":
+            layer.set_weights(_known_label_weights(layer, source.get_layer("emotion"), labels, metadata.labels))
+        elif layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    return model
+
+
+def _known_label_weights(layer, source, labels, known):
+    """The new last layer's kernel and bias: the source's column for each label it knows, the
+    layer's fresh initial values for the others."""
+    kernel, bias = (np.array(w) for w in layer.get_weights())
+    source_kernel, source_bias = source.get_weights()
+    for i, label in enumerate(labels):
+        if label in known:
+            kernel[:, i], bias[i] = source_kernel[:, known.index(label)], source_bias[known.index(label)]
+    return [kernel, bias]
 
 
 def check_rebuild(model: keras.Model, path: str, faces: np.ndarray) -> float:
-    """The largest probability difference between the rebuilt ``model`` and the file on ``faces``
-    (N, 48, 48) uint8, both without flip averaging' mirror pass where the file has none."""
-    from edgefer.device.runtime import Classifier
-
+    """The largest probability difference between the rebuilt ``model`` (with the file's flip
+    averaging) and the file itself on ``faces`` (N, 48, 48) uint8."""
     classifier = Classifier(path)
-    expected = classifier.predict(faces)
     metadata = classifier.metadata
-    from edgefer.training.model import predict
-
     got = predict(model, faces, flip_average=metadata.flip_average, zoom_crop=metadata.zoom_crop)
-    return float(np.abs(got - expected).max())
+    return float(np.abs(got - classifier.predict(faces)).max())
