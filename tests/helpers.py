@@ -119,3 +119,44 @@ def write_ferplus(root, rng):
                 cv2.imwrite(os.path.join(root, folder, name), make_face(rng, i))
                 writer.writerow([name, "(0, 0, 48, 48)", *v])
     return root
+
+
+OWN_LABELS = ("engaged", "confused", "bored")  # made-up labels of a user's own set
+OWN_PEOPLE = ("ann", "bob")
+
+
+def framed_face(position, size=180, frame=(360, 480), flip=False, background=90):
+    """A BGR frame of ``frame`` (height, width) with the sample portrait, ``size`` px, at ``position``
+    (x, y of its top-left corner), mirrored with ``flip``."""
+    from edgefer.device.sources import SAMPLE_IMAGE
+
+    face = cv2.resize(cv2.imread(SAMPLE_IMAGE), (size, size), interpolation=cv2.INTER_AREA)
+    image = np.full((*frame, 3), background, np.uint8)
+    x, y = position
+    image[y:y + size, x:x + size] = face[:, ::-1] if flip else face
+    return image
+
+
+def write_own_photos(root, video=True):
+    """A user's own set in class folders: per label and person two photos with the face in a larger
+    frame (``<person>_<n>.jpg``), one ``<person>_clip.avi`` of 10 frames at 10 fps under the first
+    label when ``video``; plus, to be skipped, a blank photo, a text file and a broken JPEG."""
+    for c, label in enumerate(OWN_LABELS):
+        folder = os.path.join(root, label)
+        os.makedirs(folder, exist_ok=True)
+        for p, person in enumerate(OWN_PEOPLE):
+            for n in range(2):
+                frame = framed_face((40 + 60 * n + 20 * c, 30 + 40 * p), flip=bool(n), background=60 + 40 * c)
+                cv2.imwrite(os.path.join(folder, f"{person}_{n}.jpg"), frame)
+    if video:
+        writer = cv2.VideoWriter(os.path.join(root, OWN_LABELS[0], "ann_clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"),
+                                 10, (480, 360))
+        for i in range(10):
+            writer.write(framed_face((60 + 8 * i, 60)))
+        writer.release()
+    cv2.imwrite(os.path.join(root, OWN_LABELS[1], "bob_blank.jpg"), np.full((360, 480, 3), 128, np.uint8))
+    with open(os.path.join(root, OWN_LABELS[1], "notes.txt"), "w") as f:
+        f.write("not a photo\n")
+    with open(os.path.join(root, OWN_LABELS[2], "ann_broken.jpg"), "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0 not really a JPEG")
+    return root

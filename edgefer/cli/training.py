@@ -50,8 +50,8 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
               help="imagenet, none, a weights file (.pth / .weights.h5), a trained run (folder or model.keras) "
                    "whose backbone to start from, or a shipped model (its name, e.g. fer2013-lite0, or a float32 "
                    ".tflite file edgefer made) whose whole network to start from, with a new last layer for "
-                   "other labels and transfer defaults for the options not given (--epochs 15 --lr 3e-4 "
-                   "--batch-size 32 --freeze 3 --patience 4).")
+                   "other labels and transfer defaults for the options not given (--epochs 10 --lr 1e-4 "
+                   "--batch-size 32 --freeze 3 --patience 3).")
 @click.option("--image-size", default=0, type=click.IntRange(min=0, max=1024),
               help="Side the face is resized to inside the model [backbone default: 96].")
 @click.option("--head-kernel", default=3, show_default=True, type=click.IntRange(min=1, max=7),

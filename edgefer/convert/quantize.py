@@ -19,12 +19,13 @@ from edgefer.core.spec import check_labels
 from edgefer.data import FER2013_FACE_DATASETS, FER2013_GEOMETRY
 from edgefer.data.calibration import CALIBRATION_FERPLUS_MODE, calibration_images, read_manifest
 from edgefer.data.datasets import load_dataset, stratified_indices
+from edgefer.data.subjects import person_splits
 from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
 from edgefer.training.int8_grid import snap_to_int8_grid
 from edgefer.training.model import average_models, check_finite, export_model, load_model, predict, with_channels
 from edgefer.training.runs import resolve_run, run_name
-from edgefer.training.train import TrainConfig, person_splits
+from edgefer.training.train import TrainConfig
 
 TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
 FLOAT_TOLERANCE = 1e-4
@@ -87,7 +88,8 @@ def calibration_set(config: dict, data: str, manifest_path: Optional[str]):
     dataset = load_dataset(data, ("train", "val"), CALIBRATION_FERPLUS_MODE)
     check_labels(dataset.labels, config["labels"], data, "dataset labels")
     if dataset.prepared:
-        dataset = person_splits(dataset, TrainConfig.from_saved(config["train"]))
+        cfg = TrainConfig.from_saved(config["train"])
+        dataset = person_splits(dataset, cfg.folds, cfg.fold, cfg.val_share, cfg.seed)
     if manifest_path:
         header, ids = read_manifest(manifest_path)
         return dataset, calibration_images(dataset, ids, manifest_path), {"manifest": os.path.basename(manifest_path),

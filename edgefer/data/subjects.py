@@ -5,6 +5,7 @@ first, each to the fold it unbalances least); a held-out share is one fold of ``
 Deterministic for a seed.
 """
 
+from dataclasses import replace
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -50,3 +51,26 @@ def shared_subjects(*parts: Sequence[str]) -> List[str]:
         shared |= seen & names
         seen |= names
     return sorted(shared)
+
+
+def person_splits(dataset, folds: int = 0, fold: int = 0, val_share: float = 0.2, seed: int = 0):
+    """A prepared dataset with train, val and (for a fold) test splits that share no person: the
+    manifest's own splits where it names val (and no folds are asked for), else fold ``fold`` of
+    ``folds`` as test and ``val_share`` of the other people as val."""
+    if "val" in dataset.splits and not folds:
+        return dataset
+    pool = dataset.split("train")
+    splits = {}
+    if folds:
+        held = subject_folds(pool.subjects, pool.labels, folds, seed)[fold - 1]
+        splits["test"] = pool.subset(held)
+        pool = pool.subset(np.setdiff1d(np.arange(len(pool)), held))
+    kept, val = subject_holdout(pool.subjects, pool.labels, val_share, seed)
+    splits["train"], splits["val"] = pool.subset(kept), pool.subset(val)
+    return replace(dataset, splits=splits)
+
+
+def split_record(dataset) -> dict:
+    """What a run's ``splits.json`` keeps: each split's people and face files, to check and reuse the split."""
+    return {name: {"faces": len(part), "subjects": sorted(set(part.subjects or [])), "files": list(part.ids)}
+            for name, part in dataset.splits.items()}

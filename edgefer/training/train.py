@@ -25,7 +25,7 @@ from edgefer.core.files import check_output_folder, read_json, write_json, write
 from edgefer.core.metadata import read_metadata
 from edgefer.core.plots import curves_png
 from edgefer.data.datasets import FER2013_LABELS, load_dataset, stratified_indices
-from edgefer.data.subjects import subject_folds, subject_holdout
+from edgefer.data.subjects import person_splits, split_record
 from edgefer.data.votes import ferplus_votes, with_votes
 from edgefer.training.backbones import get_backbone
 from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
@@ -82,7 +82,7 @@ class TrainConfig:
 
 
 # what suits a few hundred faces when a shipped model's network is the start (``--weights fer2013-lite0``)
-TRANSFER_DEFAULTS = {"epochs": 15, "lr": 3e-4, "batch_size": 32, "freeze": 3, "patience": 4}
+TRANSFER_DEFAULTS = {"epochs": 10, "lr": 1e-4, "batch_size": 32, "freeze": 3, "patience": 3}
 SPLITS_FILE = "splits.json"  # prepared datasets: which people and faces each split holds
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
 TEACHER_CACHE = "teacher-probabilities.npy"  # the teachers' answers on the training faces
@@ -295,7 +295,7 @@ def training_splits(cfg, run_dir):
     probabilities kept in ``run_dir``. A prepared dataset is split by person (``person_splits``)."""
     dataset = load_dataset(cfg.data, ("train", "val"), cfg.ferplus_mode)
     if dataset.prepared:
-        dataset = person_splits(dataset, cfg)
+        dataset = person_splits(dataset, cfg.folds, cfg.fold, cfg.val_share, cfg.seed)
     train_split, val_split = dataset.split("train"), dataset.split("val")
     if cfg.limit:
         train_split = train_split.subset(stratified_indices(train_split.labels, cfg.limit, cfg.seed))
@@ -313,29 +313,6 @@ def training_splits(cfg, run_dir):
         train_split = distilled(train_split, teacher, cfg.distill)
     weights = class_weight_vector(train_split.labels, len(dataset.labels), cfg.class_weights)
     return dataset, train_split, val_split, weights
-
-
-def person_splits(dataset, cfg):
-    """A prepared dataset with train, val and (for a fold) test splits that share no person: the
-    manifest's splits where it names train and val, else the fold ``cfg.fold`` of ``cfg.folds`` as
-    test and ``cfg.val_share`` of the other people as val."""
-    if "val" in dataset.splits and not cfg.folds:
-        return dataset
-    pool = dataset.split("train")
-    splits = {}
-    if cfg.folds:
-        held = subject_folds(pool.subjects, pool.labels, cfg.folds, cfg.seed)[cfg.fold - 1]
-        splits["test"] = pool.subset(held)
-        pool = pool.subset(np.setdiff1d(np.arange(len(pool)), held))
-    kept, val = subject_holdout(pool.subjects, pool.labels, cfg.val_share, cfg.seed)
-    splits["train"], splits["val"] = pool.subset(kept), pool.subset(val)
-    return replace(dataset, splits=splits)
-
-
-def split_record(dataset) -> dict:
-    """What ``splits.json`` keeps: each split's people and face files, so the split can be checked and reused."""
-    return {name: {"faces": len(part), "subjects": sorted(set(part.subjects or [])), "files": list(part.ids)}
-            for name, part in dataset.splits.items()}
 
 
 def _prepare_run(cfg, run_dir, resume):

@@ -1,10 +1,13 @@
 """The pipeline with a fake detector and classifier: what it smooths, tracks and cuts."""
 
 import numpy as np
+from helpers import FIXTURES
 
 from edgefer.core.metadata import ModelMetadata
 from edgefer.device.blazeface import Detection
+from edgefer.device.faces import FaceFinder
 from edgefer.device.pipeline import EmotionPipeline
+from edgefer.device.runtime import Classifier
 
 
 class FakeClassifier:
@@ -12,6 +15,7 @@ class FakeClassifier:
 
     labels = ["calm", "glad"]
     face_size = 48
+    color = "grayscale"
     metadata = ModelMetadata(labels=tuple(labels), face_size=48)
     path = "fake.tflite"
 
@@ -67,3 +71,13 @@ def test_a_model_with_crop_geometry_cuts_each_face_with_its_detector_geometry(ca
     classifier.metadata = replace(classifier.metadata, crop={"fake": CropGeometry("fake", 0.5, (0.5, 0.5))})
     assert EmotionPipeline(classifier, FakeDetector()).geometries["fake"].box_size == 0.5
     assert capsys.readouterr().err == ""
+
+
+def test_a_colour_model_gets_colour_crops_in_rgb_order():
+    """The tiny colour model labels a face by its dominant channel: a BGR frame that is blue in
+    OpenCV's order must reach it as blue."""
+    pipeline = EmotionPipeline(Classifier(f"{FIXTURES}/tiny_rgb_float32.tflite"), FaceFinder(FakeDetector()))
+    for bgr, label in (((255, 0, 0), "blue"), ((0, 255, 0), "green"), ((0, 0, 255), "red")):
+        frame = np.zeros((100, 100, 3), np.uint8)
+        frame[:] = bgr
+        assert pipeline.process(frame, still=True)[0]["emotion"] == label
