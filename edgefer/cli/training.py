@@ -215,9 +215,11 @@ def average(sources, run_dir, data_path):
 @click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
 @click.option("--out", "out_dir", default=None, type=click.Path(),
               help="Folder for metrics.json and confusion.png [MODEL's folder/eval-SPLIT].")
+@click.option("--splits", "split_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="A run's splits.json for a prepared dataset [the run's own, when it has one].")
 @FERPLUS_MODE
 @friendly_errors
-def evaluate(model_path, data_path, split, out_dir, ferplus_mode):
+def evaluate(model_path, data_path, split, out_dir, ferplus_mode, split_file):
     """Evaluate a trained Keras model (model.keras or its run folder) on one split.
 
     \b
@@ -230,5 +232,5 @@ def evaluate(model_path, data_path, split, out_dir, ferplus_mode):
     require_tensorflow("evaluate")
     from edgefer.training.evaluate import evaluate_run
 
-    metrics = evaluate_run(model_path, data_path, split, out_dir, ferplus_mode)
+    metrics = evaluate_run(model_path, data_path, split, out_dir, ferplus_mode, split_file)
     click.echo(json.dumps({k: metrics[k] for k in SUMMARY_KEYS}))

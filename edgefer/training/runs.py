@@ -10,6 +10,7 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import read_json
 
 MODEL_FILE = "model.keras"
+SPLITS_FILE = "splits.json"  # prepared datasets: which people and faces each split of the run holds
 CONFIG_FILE = "config.json"
 
 

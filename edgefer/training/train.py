@@ -32,6 +32,7 @@ from edgefer.training.distill import Teachers, cached_teacher_probabilities, dis
 from edgefer.training.evaluate import write_split_metrics
 from edgefer.training.model import build_classifier, check_finite, freeze_early_stages, load_model, with_channels
 from edgefer.training.multi_worker import fit_multi_worker
+from edgefer.training.runs import SPLITS_FILE
 from edgefer.training.strategy import choose_strategy
 from edgefer.training.twin import transfer_classifier, twin_path
 
@@ -83,7 +84,6 @@ class TrainConfig:
 
 # what suits a few hundred faces when a shipped model's network is the start (``--weights fer2013-lite0``)
 TRANSFER_DEFAULTS = {"epochs": 10, "lr": 1e-4, "batch_size": 32, "freeze": 3, "patience": 3}
-SPLITS_FILE = "splits.json"  # prepared datasets: which people and faces each split holds
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
 TEACHER_CACHE = "teacher-probabilities.npy"  # the teachers' answers on the training faces
 EPOCHS_FOLDER = "epochs"  # with keep_epochs: epoch-NN.npz, each epoch's weights
