@@ -9,6 +9,7 @@ import click
 
 from edgefer.cli.app import FiniteRange, friendly_errors, main
 from edgefer.core.errors import EdgeferError
+from edgefer.device.drift import DEFAULT_EVERY, DEFAULT_MIN_FACES
 from edgefer.device.faces import DETECTORS
 
 MODEL = click.option("--model", "model_path", default=None,
@@ -63,10 +64,19 @@ def echo_listing(items, as_json, describe):
 @click.option("--no-video", is_flag=True, help="With --serve: results only, no image leaves the device.")
 @click.option("--max-clients", default=8, show_default=True, type=click.IntRange(1, 256),
               help="With --serve: concurrent streams before new ones get 503.")
+@click.option("--drift", "drift_model", default=None, metavar="FLOAT_MODEL",
+              help="Check int8 drift live: every --drift-every-th face also goes through this float32 model (a file, "
+                   "or a bundled model's name for its twin) on the CPU; figures in the summary, status lines, "
+                   "/api/latest and /metrics.")
+@click.option("--drift-every", default=DEFAULT_EVERY, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="With --drift: compare one face in N.")
+@click.option("--drift-min-agreement", default=None, type=FiniteRange(0, 1),
+              help=f"With --drift: one warning (and edgefer_drift_warning 1) once {DEFAULT_MIN_FACES} faces are "
+                   "compared and the agreement's 95% upper bound is under this.")
 @friendly_errors
 def run(camera, source, model_path, device, threads, as_json, output, display, max_frames, status_every, smooth,
-        min_face, margin,
-        detector, min_score, detect_tiles, loop, serve_address, token_file, no_video, max_clients):
+        min_face, margin, detector, min_score, detect_tiles, loop, serve_address, token_file, no_video, max_clients,
+        drift_model, drift_every, drift_min_agreement):
     """Find every face in view and label its emotion, live.
 
     Nothing is written to disk unless --output asks. Ctrl-C or SIGTERM ends with a summary.
@@ -77,8 +87,10 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
       edgefer run --camera 0 --device raspberry-pi-5 --no-display --json
       edgefer run --source clip.mp4 --output annotated.mp4 --no-display
       edgefer run --device auto --serve 0.0.0.0:8765 --token-file /etc/edgefer/token --no-display --status-every 10
+      edgefer run --camera 0 --drift fer2013-lite0 --drift-min-agreement 0.95 --no-display --status-every 10
     """
     from edgefer.device.assemble import assemble
+    from edgefer.device.bundled import float_model
     from edgefer.device.live import RunOptions, check_output_path, run_stream
     from edgefer.device.profiles import device_settings
     from edgefer.device.serve import LiveServer, ServeOptions, announce, parse_address, resolve_token
@@ -91,8 +103,11 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
         host, port = parse_address(serve_address)
         token, generated = resolve_token(host, token_file)
         serve_options = ServeOptions(host, port, token, video=not no_video, max_clients=max_clients)
+    if (drift_every != DEFAULT_EVERY or drift_min_agreement is not None) and not drift_model:
+        raise click.UsageError("--drift-every and --drift-min-agreement need --drift FLOAT_MODEL")
     settings = device_settings(device, model_path, threads, min_face, detector, min_score=min_score, tiles=detect_tiles,
-                               margin=margin, smooth=smooth)
+                               margin=margin, smooth=smooth, drift_model=float_model(drift_model) if drift_model else None,
+                               drift_every=drift_every, drift_min_agreement=drift_min_agreement)
     if camera is None and source is None:
         camera = settings.camera
     pipeline = assemble(settings)

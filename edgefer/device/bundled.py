@@ -69,6 +69,15 @@ def bundled_pair(name: str) -> tuple:
     return twin, int8
 
 
+def float_model(name_or_path: str) -> str:
+    """A float32 model file, or a bundled model's name standing for its float32 twin."""
+    if os.path.exists(name_or_path):
+        return name_or_path
+    if name_or_path.endswith(".tflite") or os.sep in name_or_path:
+        raise EdgeferError(f"{name_or_path}: model file not found")
+    return bundled_pair(name_or_path)[0]
+
+
 def default_model_path() -> str:
     """The bundled default int8 model, or a one-line error when the installation lacks it."""
     return bundled_path(DEFAULT_MODEL)

@@ -24,6 +24,7 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import atomic_path, check_output_file
 from edgefer.core.spec import OUTPUT_IMAGE_EXTENSIONS, OUTPUT_VIDEO_CODECS
 from edgefer.device.annotate import draw_faces
+from edgefer.device.drift import DriftMonitor
 from edgefer.device.pipeline import EmotionPipeline
 from edgefer.device.rates import Rates
 from edgefer.device.serve import LiveServer
@@ -47,8 +48,8 @@ class StatusLines:
     """Every ``every`` seconds one ``status:`` line on stderr: the frames, faces and emotions
     since the last one, and the rates."""
 
-    def __init__(self, every: float, err: TextIO = sys.stderr):
-        self.every, self.err = every, err
+    def __init__(self, every: float, err: TextIO = sys.stderr, shadow: Optional[DriftMonitor] = None):
+        self.every, self.err, self.shadow = every, err, shadow
         self.since = time.perf_counter()
         self.frames, self.faces, self.emotions = 0, 0, collections.Counter()
 
@@ -57,9 +58,12 @@ class StatusLines:
         self.faces += len(faces)
         self.emotions.update(face["emotion"] for face in faces)
         if now - self.since >= self.every:
-            self.err.write("status: " + json.dumps({"seconds": round(now - self.since, 1), "frames": self.frames,
-                                                    "faces": self.faces, **rates.as_dict(),
-                                                    "emotions": dict(self.emotions.most_common())}) + "\n")
+            status = {"seconds": round(now - self.since, 1), "frames": self.frames, "faces": self.faces,
+                      **rates.as_dict(), "emotions": dict(self.emotions.most_common())}
+            if self.shadow:
+                figures = self.shadow.figures()
+                status["drift"] = {key: figures[key] for key in ("faces_compared", "agreement", "agreement_ci95")}
+            self.err.write("status: " + json.dumps(status) + "\n")
             self.err.flush()
             self.since, self.frames, self.faces, self.emotions = now, 0, 0, collections.Counter()
 
@@ -177,7 +181,7 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
     frames_done = faces_seen = 0
     busy = 0.0
     rates = Rates()
-    status = StatusLines(options.status_every) if options.status_every else None
+    status = StatusLines(options.status_every, shadow=pipeline.shadow) if options.status_every else None
     start = time.perf_counter()
     stack.enter_context(signals_as_interrupt())
     try:
@@ -202,7 +206,8 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
             if writer or options.display or (server and server.options.video):
                 annotated = draw_faces(frame.image.copy(), faces, rates)
             if server:
-                server.state.publish(line, annotated if server.options.video else None, rates, pipeline.seconds)
+                server.state.publish(line, annotated if server.options.video else None, rates, pipeline.seconds,
+                                     pipeline.shadow.figures() if pipeline.shadow else None)
             if annotated is not None:
                 if writer:
                     writer.write(annotated)
@@ -219,6 +224,8 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
     summary = {"frames": frames_done, "faces": faces_seen,
                "mean_fps": round(frames_done / elapsed, 2) if elapsed else 0.0,
                "capacity_fps": round(frames_done / busy, 2) if busy else 0.0, "emotions": dict(histogram.most_common())}
+    if pipeline.shadow:
+        summary["drift"] = pipeline.shadow.figures()
     skipped = getattr(frames, "skipped", [])
     if skipped:
         summary["skipped"] = skipped

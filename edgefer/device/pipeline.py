@@ -2,12 +2,13 @@
 
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from edgefer.core.metadata import CropGeometry
 from edgefer.device.blazeface import Detection
+from edgefer.device.drift import DriftMonitor
 from edgefer.device.faces import FaceFinder
 from edgefer.device.framing import LEGACY_MARGIN, crop_for
 from edgefer.device.runtime import Classifier
@@ -26,6 +27,7 @@ class EmotionPipeline:
                   file=sys.stderr, flush=True)
         self.margin = margin
         self.tracker = FaceTracker(window=smooth)
+        self.shadow: Optional[DriftMonitor] = None  # the float model checking the int8 one (run --drift)
         self.seconds = {"detector": 0.0, "classifier": 0.0}  # of the last frame
 
     def crop(self, frame: np.ndarray, detection: Detection) -> np.ndarray:
@@ -47,6 +49,8 @@ class EmotionPipeline:
         start = time.perf_counter()
         probs = self.classifier.predict(crops)
         self.seconds["classifier"] = time.perf_counter() - start
+        if self.shadow:
+            self.shadow.observe(crops, probs)
         labels = self.classifier.labels
         faces = []
         for detection, (track_id, scores) in zip(detections, tracker.update([d.box for d in detections], probs)):

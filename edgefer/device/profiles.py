@@ -9,6 +9,7 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import read_json
 from edgefer.device.bundled import resolve_model
 from edgefer.device.detect import detect_device
+from edgefer.device.drift import DEFAULT_EVERY
 from edgefer.device.faces import DEFAULT_DETECTOR
 from edgefer.device.framing import LEGACY_MARGIN
 
@@ -63,13 +64,16 @@ class DeviceSettings:
     tiles: int = 0
     margin: float = LEGACY_MARGIN
     smooth: int = 5
+    drift_model: Optional[str] = None  # the float model shadowing the int8 one (run --drift)
+    drift_every: int = DEFAULT_EVERY
+    drift_min_agreement: Optional[float] = None
 
 
 def device_settings(device: Optional[str] = None, model: Optional[str] = None, threads: Optional[int] = None,
                     min_face: Optional[int] = None, detector: Optional[str] = None, **pipeline) -> DeviceSettings:
     """Command-line values win, then the device profile's (``auto``: the one ``detect_device``
     finds, if any), then the defaults; ``pipeline`` holds the remaining ``DeviceSettings``
-    fields (min_score, tiles, margin, smooth) as given."""
+    fields (min_score, tiles, margin, smooth, drift_*) as given."""
     if device == AUTO:
         device = detect_device().profile
     profile = get_profile(device) if device else {}

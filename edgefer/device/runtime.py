@@ -88,7 +88,8 @@ class Classifier:
         if self.output["shape"][-1] != len(self.labels):
             raise EdgeferError(f"{model_path}: {self.output['shape'][-1]} outputs but {len(self.labels)} labels")
 
-    def _quantize(self, faces):
+    def quantize_input(self, faces):
+        """uint8 faces as the input tensor takes them: normalised, then quantized with its own parameters."""
         x = normalise(faces, self.normalisation)
         x = x[..., None] if self.color != "rgb" else x
         dtype = self.input["dtype"]
@@ -109,7 +110,7 @@ class Classifier:
         faces = np.asarray(faces)
         if faces.ndim == (3 if self.color == "rgb" else 2):
             faces = faces[None]
-        x = self._quantize(faces)
+        x = self.quantize_input(faces)
         out = np.zeros((len(faces), len(self.labels)), np.float32)
         for i in range(len(faces)):
             self.interpreter.set_tensor(self.input["index"], x[i: i + 1])

@@ -123,8 +123,10 @@ class LiveState:
         self.rates = {"frames_per_second": 0.0, "capacity_fps": 0.0}
         self.detector_seconds = self.classifier_seconds = 0.0
         self.clients = 0
+        self.drift: Optional[dict] = None  # run --drift: the running figures of the float shadow
 
-    def publish(self, line: dict, annotated: Optional[np.ndarray], rates: Rates, seconds: dict) -> None:
+    def publish(self, line: dict, annotated: Optional[np.ndarray], rates: Rates, seconds: dict,
+                drift: Optional[dict] = None) -> None:
         """Called by the pipeline for every frame; never waits for a client."""
         jpeg = None
         if annotated is not None:
@@ -138,6 +140,7 @@ class LiveState:
             self.frames += 1
             self.faces += len(line["faces"])
             self.detector_seconds, self.classifier_seconds = seconds["detector"], seconds["classifier"]
+            self.drift = drift
             self.condition.notify_all()
 
     def next_after(self, index: int, timeout: float = 1.0):
@@ -156,7 +159,10 @@ class LiveState:
         """The latest frame with the rates, as JSON (for ``/api/latest``; made when asked for, not
         at every frame), or None before the first frame."""
         with self.condition:
-            return None if self.line is None else json.dumps({**self.line, "rates": self.rates})
+            if self.line is None:
+                return None
+            extra = {"drift": self.drift} if self.drift else {}
+            return json.dumps({**self.line, "rates": self.rates, **extra})
 
     def acquire_client(self, limit: int) -> bool:
         with self.condition:
@@ -184,11 +190,51 @@ class LiveState:
                 ("edgefer_classifier_seconds", "gauge", "Classifier time of the last frame.", self.classifier_seconds),
                 ("edgefer_stream_clients", "gauge", "Streaming clients connected.", self.clients),
             ]
-        return "".join(f"# HELP {name} {text}\n# TYPE {name} {kind}\n{name} {value}\n" for name, kind, text, value in rows)
+            drift = self.drift
+        text = "".join(f"# HELP {name} {text}\n# TYPE {name} {kind}\n{name} {value}\n" for name, kind, text, value in rows)
+        return text + (drift_metrics(drift) if drift else "")
 
     def healthy(self, stall_seconds: float) -> bool:
         with self.condition:
             return self.index >= 0 and time.monotonic() - self.last_time < stall_seconds
+
+
+def _label_value(text: str) -> str:
+    """A Prometheus label value: backslash, double quote and line feed escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def drift_metrics(drift: dict) -> str:
+    """``run --drift``'s figures in Prometheus' text format."""
+    low, high = drift["agreement_ci95"]
+    rows = [
+        ("edgefer_drift_faces_total", "counter", "Faces the float model also labelled.", drift["faces_compared"]),
+        ("edgefer_drift_agreement", "gauge", "Share of compared faces where int8 and float agree on the label.",
+         drift["agreement"]),
+        ("edgefer_drift_agreement_low", "gauge", "Lower bound of the agreement's 95% interval (Wilson).", low),
+        ("edgefer_drift_agreement_high", "gauge", "Upper bound of the agreement's 95% interval (Wilson).", high),
+        ("edgefer_drift_max_difference_mean", "gauge", "Mean of the largest per-class probability difference.",
+         drift["max_difference_mean"]),
+        ("edgefer_drift_max_difference_p95", "gauge", "95th percentile of the largest per-class probability difference.",
+         drift["max_difference_p95"]),
+        ("edgefer_drift_warning", "gauge", "1 once the agreement's upper bound fell under --drift-min-agreement.",
+         int(drift["warning"])),
+    ]
+    for kind in ("input", "output"):
+        if drift["saturation"][kind] is not None:
+            rows.append((f"edgefer_drift_{kind}_saturation", "gauge",
+                         f"Share of the int8 {kind} values at -128 or 127.", drift["saturation"][kind]))
+    text = "".join(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{name} {value}\n"
+                   for name, kind, help_text, value in rows)
+    text += "# HELP edgefer_drift_flips_total Compared faces by int8 label and float label, where they differ.\n" \
+            "# TYPE edgefer_drift_flips_total counter\n"
+    labels = drift["labels"]
+    for q, row in enumerate(drift["flip_matrix"]):
+        for f, count in enumerate(row):
+            if q != f and count:
+                text += (f'edgefer_drift_flips_total{{int8="{_label_value(labels[q])}",'
+                         f'float="{_label_value(labels[f])}"}} {count}\n')
+    return text
 
 
 def page_html(video: bool, nonce: str) -> bytes:

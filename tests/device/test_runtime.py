@@ -18,7 +18,7 @@ def test_int8_input_is_quantized_with_the_files_own_scale_and_zero_point():
     scale, zero = model.input["quantization"]
     assert model.input["dtype"] == np.int8 and scale > 0
     faces = np.array([[[0, 127, 255] + [127] * 45] * 48], np.uint8)
-    q = model._quantize(faces)
+    q = model.quantize_input(faces)
     expected = np.clip(np.round(normalise(faces, NORMALISATION) / scale + zero), -128, 127)
     assert q.dtype == np.int8 and np.array_equal(q[..., 0], expected)
     assert q[0, 0, 1, 0] == zero  # pixel 127 normalises to 0, which is the zero point
