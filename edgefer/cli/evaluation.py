@@ -16,7 +16,14 @@ from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
 @click.argument("float_path", metavar="[FLOAT_TFLITE", type=click.Path(), required=False)
 @click.argument("quant_path", metavar="QUANT_TFLITE]", type=click.Path(), required=False)
 @click.option("--model", "model_name", default=None, help="A bundled model's name instead of the two files.")
-@click.option("--data", "data_path", required=True, type=click.Path(), help="Dataset with the split to measure on.")
+@click.option("--data", "data_path", default=None, type=click.Path(), help="Dataset with the split to measure on.")
+@click.option("--source", default=None,
+              help="Instead of --data: your own photos or videos (file, folder or glob), no labels needed; faces "
+                   "come through the device's face stage.")
+@click.option("--camera", default=None, help="Instead of --data: a camera index or 'picamera2' (with --max-frames).")
+@click.option("--max-frames", default=0, type=click.IntRange(min=0), help="With --source or --camera: stop after N frames.")
+@click.option("--min-agreement", default=0.95, show_default=True, type=FiniteRange(0, 1),
+              help="With --source or --camera: exit 1 when the top-1 agreement is under this.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
 @click.option("--limit", default=0, type=click.IntRange(min=0), help="Use a fixed class-stratified subset of N images.")
 @click.option("--max-drop", default=1.0, show_default=True, type=FiniteRange(-100, 100),
@@ -29,7 +36,8 @@ from edgefer.device.faces import DEFAULT_DETECTOR, DETECTORS
               help="A run's splits.json: the split of a prepared dataset as that run drew it (its people held out).")
 @FERPLUS_MODE
 @friendly_errors
-def parity(float_path, quant_path, model_name, data_path, as_json, **options):
+def parity(float_path, quant_path, model_name, data_path, source, camera, max_frames, min_agreement, as_json,
+           **options):
     """Measure a quantized model's accuracy drift from its float twin; exit 1 over --max-drop.
 
     Runs on the device runtime, so it works where TensorFlow is not installed. Name the two
@@ -55,6 +63,11 @@ def parity(float_path, quant_path, model_name, data_path, as_json, **options):
         float_path, quant_path = bundled_pair(model_name)
     elif not (float_path and quant_path):
         raise EdgeferError("parity needs FLOAT_TFLITE and QUANT_TFLITE, or --model NAME")
+    if sum(value is not None for value in (data_path, source, camera)) != 1:
+        raise click.UsageError("give one of --data (a labelled split), --source or --camera (your own faces)")
+    if data_path is None:
+        field(float_path, quant_path, source, camera, max_frames, min_agreement, options, as_json)
+        return
 
     settings = ParityOptions(**options)
     with removed_on_failure(settings.out_dir):  # a failure (a full disk) leaves no half-made report
@@ -67,6 +80,29 @@ def parity(float_path, quant_path, model_name, data_path, as_json, **options):
                    f"quantized {report['accuracy_quant']:.4f}, drop {report['drop_pp']:+.2f} pp "
                    f"(95% CI {lo:+.2f} to {hi:+.2f}), agreement {report['agreement']:.4f}; "
                    f"{'PASS' if report['passed'] else 'FAIL'} (limit {settings.max_drop} pp); report in {settings.out_dir}")
+    sys.exit(0 if report["passed"] else 1)
+
+
+def field(float_path, quant_path, source, camera, max_frames, min_agreement, options, as_json):
+    """``parity --source/--camera``: the two models on every face the device's face stage finds."""
+    from edgefer.core.files import removed_on_failure
+    from edgefer.device.profiles import device_settings
+    from edgefer.device.sources import open_source
+    from edgefer.evaluation.field_parity import FieldOptions, field_parity
+
+    settings = device_settings(None, quant_path, options["threads"])
+    field_options = FieldOptions(min_agreement=min_agreement, out_dir=options["out_dir"], max_frames=max_frames)
+    frames = open_source(camera, source)
+    with removed_on_failure(field_options.out_dir):
+        report = field_parity(float_path, settings, frames, source or f"camera {camera}", field_options)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        low, high = report["agreement_ci95"]
+        click.echo(f"{report['source']}: {report['faces_compared']} faces in {report['frames']} frames, agreement "
+                   f"{report['agreement']:.4f} (95% CI {low:.4f}-{high:.4f}), largest |dp| mean "
+                   f"{report['max_difference_mean']:.4f}, p95 {report['max_difference_p95']:.3f}; "
+                   f"{'PASS' if report['passed'] else 'FAIL'} (limit {min_agreement:g}); report in {field_options.out_dir}")
     sys.exit(0 if report["passed"] else 1)
 
 

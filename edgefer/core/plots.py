@@ -71,7 +71,7 @@ def class_balance_png(counts, path, title):
 
 
 def image_grid_png(images, captions, path, title, columns=8):
-    """A grid of grayscale images, each with a caption below it."""
+    """A grid of grey (H, W) or RGB (H, W, 3) uint8 images, each with a caption below it."""
     plt = pyplot()
     if plt is None:
         return False
@@ -80,7 +80,11 @@ def image_grid_png(images, captions, path, title, columns=8):
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, caption in zip(axes.ravel(), images, captions):
-        ax.imshow(np.asarray(image, dtype=np.float32), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        image = np.asarray(image)
+        if image.ndim == 3:
+            ax.imshow(image.astype(np.uint8), interpolation="nearest")
+        else:
+            ax.imshow(image.astype(np.float32), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(caption, fontsize=7)
     fig.suptitle(title, fontsize=9)
     return _save(plt, fig, path)
