@@ -319,16 +319,10 @@ CHROMEDRIVER = shutil.which("chromedriver")
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="headless Chromium and chromedriver are not installed "
                     "(.ci/run installs Debian's chromium and chromium-driver)")
 def test_the_page_shows_the_video_and_the_emotion_bars_in_chromium(served, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+    browser = chromium()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1000,700"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         browser.get(served.url + "/")
         WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#faces .face"))
@@ -549,4 +543,30 @@ def test_the_page_recovers_from_a_full_server_and_a_restart_and_never_shows_a_fr
         assert not shown["paused"] and shown["width"] > 0 and "fps (capacity" in shown["status"]
     finally:
         browser.quit()
+        server.stop()
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="headless Chromium and chromedriver are not installed "
+                    "(.ci/run installs Debian's chromium and chromium-driver)")
+def test_drift_figures_reach_the_metrics_and_the_page():
+    server = Served("--source", "sample", "--loop", "--serve", "127.0.0.1:0", "--drift", "fer2013-lite0",
+                    "--drift-every", "2", "--no-video")
+    try:
+        server.wait_for_frames()
+        time.sleep(1)
+        metrics = get(server.url + "/metrics")[2]
+        assert metric(server.url, "edgefer_drift_faces_total") >= 1 and metric(server.url, "edgefer_drift_agreement") == 1.0
+        if PROMTOOL:
+            result = subprocess.run([PROMTOOL, "check", "metrics"], input=metrics, capture_output=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+        browser = chromium()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        try:
+            browser.get(server.url + "/")
+            WebDriverWait(browser, 30).until(lambda b: "agreement 1.000" in b.execute_script(
+                "return document.getElementById('drift').textContent"))
+        finally:
+            browser.quit()
+    finally:
         server.stop()
