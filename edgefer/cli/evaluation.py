@@ -41,7 +41,9 @@ def parity(float_path, quant_path, model_name, data_path, source, camera, max_fr
     """Measure a quantized model's accuracy drift from its float twin; exit 1 over --max-drop.
 
     Runs on the device runtime, so it works where TensorFlow is not installed. Name the two
-    files, or a bundled model with --model (its float32 twin is in the repository's models/).
+    files (either may be a bundled model's name: its twin, its int8 file), or a bundled model with
+    --model (its float32 twin is in the repository's models/). With --source or --camera instead of
+    --data: label-free parity on your own faces, found by the device's face stage.
 
     \b
     Examples:
@@ -53,7 +55,7 @@ def parity(float_path, quant_path, model_name, data_path, source, camera, max_fr
           --splits runs/mine/splits.json --split val
     """
     from edgefer.core.files import removed_on_failure
-    from edgefer.device.bundled import bundled_pair
+    from edgefer.device.bundled import bundled_pair, float_model, resolve_model
     from edgefer.evaluation.parity import ParityOptions
     from edgefer.evaluation.parity import parity as run_parity
 
@@ -63,6 +65,8 @@ def parity(float_path, quant_path, model_name, data_path, source, camera, max_fr
         float_path, quant_path = bundled_pair(model_name)
     elif not (float_path and quant_path):
         raise EdgeferError("parity needs FLOAT_TFLITE and QUANT_TFLITE, or --model NAME")
+    else:  # either may name a bundled model: its twin, its int8 file
+        float_path, quant_path = float_model(float_path), resolve_model(quant_path)
     if sum(value is not None for value in (data_path, source, camera)) != 1:
         raise click.UsageError("give one of --data (a labelled split), --source or --camera (your own faces)")
     if data_path is None:
