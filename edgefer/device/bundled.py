@@ -75,6 +75,9 @@ def float_model(name_or_path: str) -> str:
         return name_or_path
     if name_or_path.endswith(".tflite") or os.sep in name_or_path:
         raise EdgeferError(f"{name_or_path}: model file not found")
+    if not any(model["name"] == name_or_path for model in bundled_models()):
+        raise EdgeferError(f"{name_or_path}: neither a float32 model file nor a bundled model's name "
+                           f"({', '.join(model['name'] for model in bundled_models())})")
     return bundled_pair(name_or_path)[0]
 
 

@@ -25,13 +25,15 @@ KEPT_FLIPS = 48  # faces kept for a contact sheet: the largest differences among
 
 
 def check_pair(float_model: Classifier, quant_model: Classifier) -> None:
-    """Refuse, in one line, a float model that does not fit the int8 one (labels, face, normalisation)."""
+    """Refuse, in one line, a float model that does not fit the int8 one (labels, face, normalisation,
+    network)."""
     for what, a, b in (("labels", float_model.labels, quant_model.labels),
+                       ("network", float_model.metadata.backbone, quant_model.metadata.backbone),
                        ("face size", float_model.face_size, quant_model.face_size),
                        ("colour", float_model.color, quant_model.color),
                        ("normalisation", float_model.normalisation, quant_model.normalisation)):
         if a != b:
-            raise EdgeferError(f"{float_model.path}: its {what} ({a}) differ from {quant_model.path}'s ({b}); "
+            raise EdgeferError(f"{float_model.path} and {quant_model.path} differ in {what} ({a} against {b}); "
                                "the drift check needs the float twin of the running model")
 
 
