@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Edge TPU runtime and edgefer's device side on a Debian-based host with a Coral USB
 # Accelerator (Raspberry Pi OS Bookworm, Debian, Ubuntu), or on a Coral Dev Board (Mendel).
-# Usage: bash devices/coral/install.sh
-# The Edge TPU model itself is compiled on an x86-64 host with edgetpu_compiler:
-#   edgefer quantize RUN --data DATA --calibration MANIFEST --out models/ --edgetpu
+# Usage: bash install.sh edgefer-VERSION-py3-none-any.whl
+#   The wheel is built on any host from the repository (`pip wheel --no-deps -w dist .`) and copied
+#   here with this script. The Edge TPU model is compiled on an x86-64 host with edgetpu_compiler:
+#   edgefer compile-edgetpu fer2013-lite0 --out models/
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
+wheel="$(realpath "${1:?usage: bash install.sh edgefer-VERSION-py3-none-any.whl}")"
 venv="${EDGEFER_VENV:-/opt/edgefer}"
 
 # libedgetpu1-std comes from Coral's apt repository (packages.cloud.google.com/apt coral-edgetpu-stable).
@@ -15,8 +16,10 @@ if ! dpkg -s libedgetpu1-std >/dev/null 2>&1; then
   sudo apt-get update
   sudo apt-get install -y libedgetpu1-std
 fi
-sudo apt-get install -y python3-venv python3-pip
+sudo apt-get install -y python3-venv python3-pip python3-numpy
 sudo python3 -m venv --system-site-packages "$venv"
-sudo "$venv/bin/pip" install "$repo[device]"
+# the system's NumPy stays the one in use (see devices/raspberry-pi/install.sh)
+python3 -c 'import numpy; print(f"numpy=={numpy.__version__}")' | sudo tee "$venv/constraints.txt" >/dev/null
+sudo "$venv/bin/pip" install --constraint "$venv/constraints.txt" "$wheel[device]"
 sudo ln -sf "$venv/bin/edgefer" /usr/local/bin/edgefer
 edgefer devices

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Install edgefer's device side on Raspberry Pi OS Bookworm (64-bit, aarch64): no TensorFlow.
-# Usage: bash devices/raspberry-pi/install.sh [--service]
-#   --service  also install and start the systemd unit that runs edgefer headless on camera 0.
+# Install edgefer's device side on Raspberry Pi OS Bookworm (64-bit, aarch64) from its wheel: no
+# TensorFlow, no clone of the repository.
+# Usage: bash install.sh edgefer-VERSION-py3-none-any.whl [--service]
+#   The wheel is built on any host from the repository (`pip wheel --no-deps -w dist .`) and copied
+#   here with this script and edgefer.service.
+#   --service  also install and start the systemd unit that runs edgefer headless.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+wheel="$(realpath "${1:?usage: bash install.sh edgefer-VERSION-py3-none-any.whl [--service]}")"
 venv="${EDGEFER_VENV:-/opt/edgefer}"
 
 sudo apt-get update
-# picamera2 and libcamera come from Raspberry Pi OS; OpenCV from PyPI (its wheels carry the face cascades).
-sudo apt-get install -y python3-venv python3-pip python3-picamera2 libatlas-base-dev
+# picamera2, libcamera and the NumPy their compiled parts are built against come from Raspberry Pi OS;
+# OpenCV and LiteRT from PyPI (OpenCV's wheels carry the Haar face cascades).
+sudo apt-get install -y python3-venv python3-pip python3-numpy python3-picamera2
 
-# --system-site-packages lets the venv see the distribution's picamera2.
+# --system-site-packages lets the venv see the distribution's picamera2 and NumPy. The constraint keeps
+# pip from installing a PyPI NumPy over the system's: picamera2's simplejpeg is compiled against the
+# system's, and a NumPy 2 shadowing it fails with "ValueError: numpy.dtype size changed". pip then
+# picks OpenCV and LiteRT releases that work with that NumPy.
 sudo python3 -m venv --system-site-packages "$venv"
-sudo "$venv/bin/pip" install --upgrade pip
-sudo "$venv/bin/pip" install "$repo[device]"
+python3 -c 'import numpy; print(f"numpy=={numpy.__version__}")' | sudo tee "$venv/constraints.txt" >/dev/null
+sudo "$venv/bin/pip" install --constraint "$venv/constraints.txt" "$wheel[device]"
 sudo ln -sf "$venv/bin/edgefer" /usr/local/bin/edgefer
+"$venv/bin/python" -c 'import numpy; print("NumPy", numpy.__version__, "from", numpy.__file__)'
 
 edgefer run --source sample --json --no-display --max-frames 3
 edgefer devices --detect

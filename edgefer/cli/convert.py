@@ -4,6 +4,7 @@ import click
 
 from edgefer.cli.app import check_inputs, friendly_errors, main, quiet_tensorflow, require_tensorflow
 from edgefer.convert.options import MAX_ZOOM_CROP
+from edgefer.core.errors import EdgeferError
 from edgefer.core.metadata import INTEROP_TOOLS, IO_TYPES
 
 
@@ -79,3 +80,30 @@ def quantize(model_path, data_path, manifest, out_dir, modes, **options):
     with removed_on_failure(out_dir):  # refused or interrupted: a folder it made is not left half-filled
         run_quantize(model_path, data_path, manifest, out_dir, options=settings,
                      echo=lambda line: click.echo(line, err=True))
+
+
+@main.command("compile-edgetpu")
+@click.argument("model", metavar="MODEL")
+@click.option("--out", "out_dir", default="models", show_default=True, type=click.Path(),
+              help="Folder for NAME_int8_edgetpu.tflite and the compiler's log.")
+@friendly_errors
+def compile_edgetpu(model, out_dir):
+    """Compile an int8 file for the Coral Edge TPU with edgetpu_compiler (x86-64 Linux, from Coral's apt
+    repository): a bundled model's name or an int8 .tflite; the result keeps the file's metadata.
+
+    \b
+    Example:
+      edgefer compile-edgetpu fer2013-lite0 --out models/
+      edgefer run --device coral-usb --model models/fer2013-lite0_int8_edgetpu.tflite
+    """
+    from edgefer.convert.edgetpu import NOT_INSTALLED, compile_for_edgetpu
+    from edgefer.core.files import check_output_folder
+    from edgefer.device.bundled import resolve_model
+
+    path = resolve_model(model)
+    check_inputs(path, out_dir)
+    check_output_folder(out_dir)
+    line = compile_for_edgetpu(path, out_dir)
+    if line == NOT_INSTALLED:
+        raise EdgeferError(f"{line}: install Coral's edgetpu-compiler package (x86-64 Linux) and run this again")
+    click.echo(line)

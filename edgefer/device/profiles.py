@@ -44,8 +44,9 @@ def model_for_profile(model_path, profile):
         return model_path
     compiled = model_path[: -len(".tflite")] + "_edgetpu.tflite"
     if not os.path.exists(compiled):
-        raise EdgeferError(f"{compiled}: the {profile['name']} profile needs the Edge TPU build of the model; "
-                           "make it with `edgefer quantize ... --edgetpu` (needs edgetpu_compiler)")
+        raise EdgeferError(f"{compiled}: the {profile['name']} profile needs the Edge TPU build of the model; make it "
+                           "with `edgefer compile-edgetpu MODEL --out DIR` (needs edgetpu_compiler) and pass "
+                           "--model DIR/NAME_int8_edgetpu.tflite")
     return compiled
 
 

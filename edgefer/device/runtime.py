@@ -6,6 +6,7 @@ Never imports TensorFlow unless the first two are missing.
 
 import importlib
 import os
+import platform
 
 import numpy as np
 
@@ -23,7 +24,9 @@ def interpreter_module():
             return importlib.import_module(name), name.split(".")[0]
         except ImportError:
             continue
-    raise EdgeferError("no TFLite interpreter found: pip install ai-edge-litert (or tflite-runtime)")
+    raise EdgeferError(f"no TFLite interpreter found on {platform.system()} {platform.machine()}: pip install "
+                       "'edgefer[device]' (LiteRT has wheels for Linux x86-64 and aarch64, macOS on Apple silicon and "
+                       "Windows x86-64), or tflite-runtime where LiteRT has none")
 
 
 def make_interpreter(model_path, delegate=None, threads=None):
