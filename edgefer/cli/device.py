@@ -14,9 +14,9 @@ from edgefer.device.faces import DETECTORS
 
 MODEL = click.option("--model", "model_path", default=None,
                      help="A bundled model's name (see `edgefer models`) or a .tflite file [the profile's, or fer2013-lite0].")
-DEVICE = click.option("--device", default=None,
+DEVICE = click.option("--device", default="auto", show_default=True,
                        help="Device profile (see `edgefer devices`), or 'auto': the one that fits this machine "
-                            "(`edgefer devices --detect` says which and why).")
+                            "(`edgefer devices --detect` says which and why; none found: the defaults).")
 DETECTOR = click.option("--detector", default=None, type=click.Choice(DETECTORS),
                         help="Face detector [profile's, or blazeface: both BlazeFace models, near and far].")
 THREADS = click.option("--threads", default=None, type=click.IntRange(min=1, max=256),
@@ -33,9 +33,11 @@ def echo_listing(items, as_json, describe):
 
 
 @main.command()
-@click.option("--camera", default=None, help="Camera index (0, 1, ...) or 'picamera2'.")
+@click.option("--camera", default=None, help="Camera index (0, 1, ...) or 'picamera2' [the device profile's: the Pi "
+                                             "camera module on a Pi where picamera2 is installed, else 0].")
 @click.option("--source", default=None,
-              help="Image or video file, folder, glob, or 'sample' (the default without --camera or --device).")
+              help="Image or video file, folder, glob, or 'sample' (the default where neither --camera nor the "
+                   "device profile names a camera).")
 @MODEL
 @DEVICE
 @THREADS
@@ -94,7 +96,7 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
     from edgefer.device.live import RunOptions, check_output_path, run_stream
     from edgefer.device.profiles import device_settings
     from edgefer.device.serve import LiveServer, ServeOptions, announce, parse_address, resolve_token
-    from edgefer.device.sources import looping, open_source
+    from edgefer.device.sources import default_camera, looping, open_source
 
     if output:
         check_output_path(output)
@@ -109,7 +111,7 @@ def run(camera, source, model_path, device, threads, as_json, output, display, m
                                margin=margin, smooth=smooth, drift_model=float_model(drift_model) if drift_model else None,
                                drift_every=drift_every, drift_min_agreement=drift_min_agreement)
     if camera is None and source is None:
-        camera = settings.camera
+        camera = default_camera(settings.camera)
     pipeline = assemble(settings)
     if display is None:
         display = bool(os.environ.get("DISPLAY")) and not as_json

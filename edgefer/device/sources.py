@@ -4,6 +4,7 @@ from, and whether it is an independent still (images of a folder are different p
 clip, so nothing is tracked or smoothed across them)."""
 
 import glob
+import importlib.util
 import os
 import sys
 import time
@@ -95,17 +96,29 @@ def camera_frames(index, retries=3, retry_delay=1.0):
         capture.release()
 
 
+def _described(exc: Exception) -> str:
+    """An exception's type and first line, for a one-line error."""
+    text = str(exc).splitlines()[0] if str(exc).strip() else "no detail"
+    return f"{type(exc).__name__}: {text}"
+
+
 def picamera2_frames():
     """Frames from the Raspberry Pi camera through picamera2 (as BGR)."""
     try:
         from picamera2 import Picamera2
-    except ImportError:
-        raise EdgeferError("picamera2 is not installed (sudo apt install python3-picamera2)") from None
     except ValueError as exc:  # "numpy.dtype size changed": a NumPy other than the one the system's picamera2 was built for
         raise EdgeferError(f"picamera2 cannot be loaded ({str(exc).splitlines()[0]}): this environment's NumPy "
                            f"{np.__version__} is not the one the system's picamera2 was built against; use the "
-                           "system's NumPy in this environment") from None
-    camera = Picamera2()
+                           "system's NumPy in this environment (devices/raspberry-pi/install.sh pins it)") from None
+    except Exception as exc:  # picamera2 or libcamera missing (ImportError), a library that cannot load (OSError)
+        raise EdgeferError(f"picamera2 cannot be imported ({_described(exc)}): install Raspberry Pi OS's "
+                           "python3-picamera2 (sudo apt install python3-picamera2) and use a venv made with "
+                           "--system-site-packages") from None
+    try:
+        camera = Picamera2()
+    except Exception as exc:  # no camera module connected, or it is in use
+        raise EdgeferError(f"no Raspberry Pi camera module could be opened ({_described(exc)}); check the ribbon "
+                           "cable, or use a USB camera with --camera 0") from None
     camera.configure(camera.create_video_configuration(main={"size": (640, 480), "format": "RGB888"}))
     camera.start()
     try:
@@ -168,6 +181,14 @@ def looping(opener: Callable[[], FrameSource], fps: float = LOOP_FPS) -> FrameSo
             if not played:
                 return
     return FrameSource(frames())
+
+
+def default_camera(profile_camera: Optional[str]) -> Optional[str]:
+    """The camera a run opens when none is named: the profile's, except that the Pi camera module is
+    the default only where picamera2 can be found (a USB camera, index 0, otherwise)."""
+    if profile_camera == "picamera2" and importlib.util.find_spec("picamera2") is None:
+        return "0"
+    return profile_camera
 
 
 def open_source(camera: Optional[str] = None, source: Optional[str] = None) -> FrameSource:

@@ -61,3 +61,40 @@ def test_device_auto_merges_the_detected_profile(monkeypatch):
 def test_devices_detect_says_what_it_found_on_this_machine():
     result = edgefer_without_tensorflow("devices", "--detect")
     assert result.returncode == 0 and "int8 dot product:" in result.stdout
+
+
+def test_run_and_bench_use_the_detected_profile_by_default():
+    from edgefer.cli.device import bench, run
+
+    for command in (run, bench):
+        assert next(p for p in command.params if p.name == "device").default == "auto"
+
+
+def test_the_pi_camera_is_the_default_only_where_picamera2_is_found(monkeypatch):
+    import importlib.util
+
+    from edgefer.device.sources import default_camera
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "picamera2" else None)
+    assert default_camera("picamera2") == "picamera2"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert default_camera("picamera2") == "0" and default_camera("0") == "0" and default_camera(None) is None
+
+
+@pytest.mark.parametrize("failure, fragment", [
+    ("raise ValueError('numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from C header')",
+     "numpy.dtype size changed"),
+    ("raise ImportError(\"No module named 'libcamera'\")", "ImportError: No module named 'libcamera'"),
+    ("class Picamera2:\n    def __init__(self):\n        raise IndexError('list index out of range')",
+     "no Raspberry Pi camera module could be opened (IndexError"),
+])
+def test_a_camera_stack_that_cannot_load_ends_in_one_line(tmp_path, failure, fragment):
+    """A stand-in picamera2 that fails the ways the real one does on a mismatched NumPy, without
+    libcamera, or without a camera module."""
+    from helpers import assert_one_line_error
+
+    (tmp_path / "picamera2").mkdir()
+    (tmp_path / "picamera2" / "__init__.py").write_text(failure + "\n")
+    result = edgefer_without_tensorflow("run", "--camera", "picamera2", "--no-display", "--max-frames", "1",
+                                        env={"PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(result, fragment)
