@@ -30,23 +30,9 @@ say() { echo "emulate: $*" >&2; }
 
 [ -d "$data" ] || { echo "error: FER2013 not found at $data (set EDGEFER_DATA)" >&2; exit 2; }
 
-# 1. host tools and the arm64 package lists
-command -v qemu-aarch64-static >/dev/null || apt-get install -y qemu-user-static
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  dpkg --add-architecture arm64
-  apt-get update
-fi
-
-# 2. arm64 Bookworm userland with python3.11 (cached)
-if [ ! -x "$root/usr/bin/python3.11" ]; then
-  say "building the arm64 userland in $root"
-  mkdir -p "$cache/debs" "$root"
-  packages=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-      --no-replaces --no-enhances python3.11:arm64 libstdc++6:arm64 \
-    | grep -v '^ ' | grep -v '^<' | sed -n 's/:arm64$/:arm64/p' | sort -u)
-  (cd "$cache/debs" && apt-get download $packages media-types readline-common)
-  for deb in "$cache"/debs/*.deb; do dpkg -x "$deb" "$root"; done
-fi
+# 1-2. host tools, the arm64 package lists and an arm64 Bookworm userland with python3.11 (cached)
+. "$(dirname "$0")/arm64-root.sh"
+arm64_root "$root" python3.11 libstdc++6
 arm_python() { PYTHONPATH="$site" qemu-aarch64-static -L "$root" "$root/usr/bin/python3.11" -S "$@"; }
 say "$(arm_python -c 'import platform, sys; print(platform.machine(), sys.version.split()[0])')"
 

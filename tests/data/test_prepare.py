@@ -130,3 +130,18 @@ def test_subject_folds_keep_each_person_on_one_side():
     assert 0.1 < len(held) / 600 < 0.3
     with pytest.raises(EdgeferError, match="3 people"):
         subject_folds(["a", "b", "c"], [0, 1, 0], 5)
+
+
+def test_expressions_wild_is_prepared_and_every_photo_accounted_for(real_photos, tmp_path):
+    """The real set in its photos + CSV form: the report names every row's photo, SRC is untouched."""
+    source = os.path.join(real_photos, "expressions-wild")
+    before = listing(source)
+    with open(os.path.join(source, "labels.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    report = prepare(os.path.join(source, "labels.csv"), str(tmp_path / "wild"), PrepareOptions(columns={"label": "emotion"}))
+    assert listing(source) == before
+    assert report["inputs"] == len(report["files"]) == len(rows) == 1638
+    assert report["faces"] + sum(report["skipped"].values()) == len(rows)  # one face a photo, or a reason
+    assert report["faces"] >= 1600 and set(report["skipped"]) <= {"no face"}
+    dataset = load_dataset(str(tmp_path / "wild"))
+    assert len(set(dataset.split("train").subjects)) > 900
