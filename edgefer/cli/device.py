@@ -185,9 +185,12 @@ def devices(as_json, detect):
 @THREADS
 @DETECTOR
 @click.option("--all-models", is_flag=True, help="Time every bundled model, one after the other, in this run.")
+@click.option("--record", "record_path", default=None, type=click.Path(),
+              help="With --all-models: write each model's classifier p50 on 1 and 2 threads, with the machine, to this "
+                   "JSON file (edgefer/device/models/latency.json is what `edgefer models` shows).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @friendly_errors
-def bench(model_path, device, runs, threads, detector, all_models, as_json):
+def bench(model_path, device, runs, threads, detector, all_models, record_path, as_json):
     """Time the classifier (p50/p95/p99), the face detector and the whole pipeline on a frame
     with one face.
 
@@ -195,6 +198,7 @@ def bench(model_path, device, runs, threads, detector, all_models, as_json):
     Examples:
       edgefer bench --threads 2 --json
       edgefer bench --all-models --threads 1
+      edgefer bench --all-models --record edgefer/device/models/latency.json --runs 300
     """
     from edgefer.device.bench import bench as run_bench
     from edgefer.device.bundled import bundled_models
@@ -202,6 +206,19 @@ def bench(model_path, device, runs, threads, detector, all_models, as_json):
 
     if all_models and model_path:
         raise EdgeferError("give either --model or --all-models, not both")
+    if record_path:
+        from edgefer.core.files import check_output_file, write_json
+        from edgefer.device.bench import latency_record
+
+        if not all_models:
+            raise click.UsageError("--record needs --all-models")
+        check_output_file(record_path)
+        record = latency_record(runs)
+        write_json(record_path, record)
+        click.echo(json.dumps(record, indent=2) if as_json else
+                   "\n".join(f"{name}: {ms['1_thread']} ms on 1 thread, {ms['2_threads']} ms on 2"
+                             for name, ms in record["models"].items()) + f"\n{record['machine']}; written to {record_path}")
+        return
     settings = device_settings(device, model_path, threads, detector=detector)
     paths = [m["path"] for m in bundled_models()] if all_models else [settings.model_path]
     reports = [run_bench(replace(settings, model_path=path), runs) for path in paths]

@@ -87,3 +87,17 @@ def bench(settings: DeviceSettings, runs: int = 200, warmup: int = 10) -> dict:
         "pipeline_ms": pipeline_ms,
         "faces_per_second": round(1000.0 * max(1, len(detections)) / pipeline_ms["p50"], 1),
     }
+
+
+def latency_record(runs: int) -> dict:
+    """The classifier p50 of every bundled model on 1 and 2 threads, measured in one run, with the
+    machine: what ``edgefer models`` shows beside each model (``bench --all-models --record``)."""
+    from edgefer.device.bundled import bundled_models
+    from edgefer.device.profiles import DeviceSettings
+
+    record = {"machine": machine(), "runs": runs, "measure": "classifier p50, one invoke on one face (ms)", "models": {}}
+    for model in bundled_models():
+        record["models"][model["name"]] = {
+            f"{threads}_thread{'s' if threads > 1 else ''}": bench(DeviceSettings(model["path"], threads=threads), runs)
+            ["classifier_ms"]["p50"] for threads in (1, 2)}
+    return record

@@ -10,7 +10,7 @@ from edgefer.core.metadata import read_metadata
 PACKAGE_MODELS = os.path.join(os.path.dirname(__file__), "models")
 REPOSITORY_MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models")
 DEFAULT_MODEL = "fer2013-lite0"
-LATENCY_RECORD = os.path.join(PACKAGE_MODELS, "latency.json")  # written by benchmarks/bundled_latency.py
+LATENCY_RECORD = os.path.join(PACKAGE_MODELS, "latency.json")  # written by edgefer bench --all-models --record
 
 
 def measured_latency() -> dict:

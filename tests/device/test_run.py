@@ -44,6 +44,17 @@ def test_sample_runs_with_tensorflow_blocked():
     assert "summary:" in result.stderr
 
 
+def test_the_readme_first_command_labels_the_sample_as_it_says():
+    """The README prints the default model's answer on the sample: happy, about 0.96, on every frame."""
+    result = edgefer_without_tensorflow("run", "--source", "sample", "--json", "--no-display", "--max-frames", "5",
+                                        "--model", "fer2013-lite0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    faces = [json.loads(line)["faces"] for line in result.stdout.splitlines()]
+    assert all(len(found) == 1 and found[0]["emotion"] == "happy" and 0.94 <= found[0]["score"] <= 0.98
+               for found in faces), faces
+    assert summary_of(result)["model"] == "fer2013-lite0_int8.tflite"
+
+
 def test_bench_runs_with_tensorflow_blocked():
     result = edgefer_without_tensorflow("bench", "--runs", "20", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -158,7 +169,7 @@ def test_models_json_states_input_size_and_dataset():
     assert accurate["members"] == [] and accurate["flip_average"] and accurate["zoom_crop"] == 0  # one network, flip-averaged
     assert (fast["dataset"], fast["face_size"], fast["image_size"], fast["members"]) == ("fer2013", 48, 48, [])
     assert fast["size_mb"] < accurate["size_mb"]
-    for model in models.values():  # benchmarks/bundled_latency.py recorded every bundled model
+    for model in models.values():  # edgefer bench --all-models --record wrote every bundled model
         assert model["latency"]["p50_ms"]["1_thread"] > 0 and model["latency"]["p50_ms"]["2_threads"] > 0, model["name"]
         assert "cores, int8 dot product:" in model["latency"]["machine"]
 
