@@ -53,7 +53,7 @@ from edgefer.device.bundled import default_model_path
 
 print(f"NumPy {numpy.__version__} from {numpy.__file__}; bottleneck {bottleneck.__version__} (built against it): "
       f"nanmean([1, nan, 3]) = {bottleneck.nanmean(numpy.array([1.0, numpy.nan, 3.0]))}", flush=True)
-main(["run", "--source", "sample", "--json", "--no-display", "--max-frames", "3"], standalone_mode=False)
+main(["run", "--source", "sample", "--json", "--no-display", "--max-frames", "3"])  # returns; parity exits
 main(["parity", sys.argv[1], default_model_path(), "--data", sys.argv[2], "--split", "test", "--limit", "70",
       "--max-drop", "100", "--out", "parity-venv"])
 EOF

@@ -126,6 +126,11 @@ def _corners(values: np.ndarray) -> np.ndarray:
                      values[:, 0] + values[:, 2] / 2, values[:, 1] + values[:, 3] / 2], axis=1)
 
 
+def xywh_corners(boxes) -> np.ndarray:
+    """[x, y, w, h] boxes (the pipeline's) as [x0, y0, x1, y1] rows (what ``box_iou`` takes)."""
+    return np.array([[x, y, x + w, y + h] for x, y, w, h in boxes], dtype=np.float64).reshape(-1, 4)
+
+
 def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """IoU of one [x0, y0, x1, y1] box with each row of ``others``."""
     x0, y0 = np.maximum(box[0], others[:, 0]), np.maximum(box[1], others[:, 1])

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from edgefer.core.errors import EdgeferError
-from edgefer.device.blazeface import SPECS, BlazeFaceDetector, Detection, box_iou, largest_first
+from edgefer.device.blazeface import SPECS, BlazeFaceDetector, Detection, box_iou, largest_first, xywh_corners
 
 DEFAULT_DETECTOR = "blazeface"
 DETECTORS = (DEFAULT_DETECTOR, *SPECS, "haar")
@@ -83,13 +83,9 @@ def _moved(detection: Detection, scale: float, dx: float = 0.0, dy: float = 0.0)
     return Detection(box, detection.score, points, detection.detector)
 
 
-def _corners(detections: List[Detection]) -> np.ndarray:
-    return np.array([[x, y, x + w, y + h] for x, y, w, h in (d.box for d in detections)], dtype=np.float64)
-
-
 def _overlaps_any(detection: Detection, others: List[Detection], threshold: float = SAME_FACE_IOU) -> bool:
     """Whether ``detection`` overlaps one of ``others`` by more than ``threshold`` (the same face)."""
-    return bool(others) and box_iou(_corners([detection])[0], _corners(others)).max() > threshold
+    return bool(others) and box_iou(xywh_corners([detection.box])[0], xywh_corners([d.box for d in others])).max() > threshold
 
 
 def merge_detections(detections: List[Detection], threshold: float = SAME_FACE_IOU) -> List[Detection]:

@@ -2,15 +2,12 @@
 
 import numpy as np
 
+from edgefer.device.blazeface import box_iou, xywh_corners
 
-def iou(a, b):
+
+def iou(a, b) -> float:
     """Intersection over union of two [x, y, w, h] boxes."""
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw = max(0, min(ax1, bx1) - max(a[0], b[0]))
-    ih = max(0, min(ay1, by1) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+    return float(box_iou(xywh_corners([a])[0], xywh_corners([b]))[0])
 
 
 class Track:
