@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import fields
 
 import click
 
@@ -13,9 +14,10 @@ from edgefer.cli.data import FERPLUS_MODE
 from edgefer.core.spec import SPLITS
 from edgefer.training.backbones import BACKBONES
 from edgefer.training.cluster import cluster_from_env
+from edgefer.training.config import CLASS_WEIGHT_MODES, STRATEGIES, TRANSFER_DEFAULTS, TrainConfig
 
 POSITIVE = FiniteRange(min=0, min_open=True)
-STRATEGIES = ["auto", "single", "mirrored", "multi-worker"]  # edgefer.training.strategy.KINDS, without TensorFlow
+DEFAULTS = {field.name: field.default for field in fields(TrainConfig)}  # one home for each default: the config
 
 
 @contextlib.contextmanager
@@ -45,64 +47,68 @@ SUMMARY_KEYS = ("dataset", "split", "n", "accuracy", "macro_f1")
 @main.command()
 @click.argument("data_path", metavar="DATA", type=click.Path())
 @click.option("--out", "run_dir", required=True, type=click.Path(), help="Run folder to write.")
-@click.option("--backbone", default="efficientnet-lite0", show_default=True, type=click.Choice(list(BACKBONES)))
-@click.option("--weights", default="imagenet", show_default=True,
+@click.option("--backbone", default=DEFAULTS["backbone"], show_default=True, type=click.Choice(list(BACKBONES)))
+@click.option("--weights", default=DEFAULTS["weights"], show_default=True,
               help="imagenet, none, a weights file (.pth / .weights.h5), a trained run (folder or model.keras) "
                    "whose backbone to start from, or a shipped model (its name, e.g. fer2013-lite0, or a float32 "
                    ".tflite file edgefer made) whose whole network to start from, with a new last layer for "
                    "other labels and transfer defaults for the options not given (--epochs 10 --lr 1e-4 "
                    "--batch-size 32 --freeze 3 --patience 3).")
-@click.option("--image-size", default=0, type=click.IntRange(min=0, max=1024),
+@click.option("--image-size", default=DEFAULTS["image_size"], type=click.IntRange(min=0, max=1024),
               help="Side the face is resized to inside the model [backbone default: 96].")
-@click.option("--head-kernel", default=3, show_default=True, type=click.IntRange(min=1, max=7),
+@click.option("--head-kernel", default=DEFAULTS["head_kernel"], show_default=True, type=click.IntRange(min=1, max=7),
               help="Side of the head convolution's kernel: 3 is the paper's; 1 takes a ninth of its multiply-adds.")
-@click.option("--stages", default=7, show_default=True, type=click.IntRange(min=1, max=7),
+@click.option("--stages", default=DEFAULTS["stages"], show_default=True, type=click.IntRange(min=1, max=7),
               help="Keep the backbone's first N of its 7 block stages and drop the rest (an EfficientNet-Lite "
                    "only): at small inputs the last, widest stages hold most of the multiply-adds.")
-@click.option("--freeze", default=0, show_default=True, type=click.IntRange(min=0, max=7),
+@click.option("--freeze", default=DEFAULTS["freeze"], show_default=True, type=click.IntRange(min=0, max=7),
               help="Keep the stem and the first N of the backbone's 7 stages as --weights gives them (BatchNorm "
                    "statistics too): no backward pass through the largest feature maps, so epochs are shorter.")
-@click.option("--epochs", default=12, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1, max=65536))
-@click.option("--lr", default=1e-3, show_default=True, type=POSITIVE, help="Peak learning rate of the one-cycle schedule.")
-@click.option("--weight-decay", default=1e-4, show_default=True, type=FiniteRange(min=0),
+@click.option("--epochs", default=DEFAULTS["epochs"], show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=DEFAULTS["batch_size"], show_default=True, type=click.IntRange(min=1, max=65536))
+@click.option("--lr", default=DEFAULTS["lr"], show_default=True, type=POSITIVE,
+              help="Peak learning rate of the one-cycle schedule.")
+@click.option("--weight-decay", default=DEFAULTS["weight_decay"], show_default=True, type=FiniteRange(min=0),
               help="AdamW decay; 0 gives plain Adam.")
-@click.option("--label-smoothing", default=0.0, show_default=True, type=FiniteRange(0, 1, max_open=True))
-@click.option("--class-weights", default="balanced", show_default=True, type=click.Choice(["balanced", "sqrt", "none"]))
-@click.option("--augment/--no-augment", default=True, show_default=True, help="Random crop, flip, brightness/contrast jitter.")
+@click.option("--label-smoothing", default=DEFAULTS["label_smoothing"], show_default=True, type=FiniteRange(0, 1, max_open=True))
+@click.option("--class-weights", default=DEFAULTS["class_weights"], show_default=True, type=click.Choice(CLASS_WEIGHT_MODES))
+@click.option("--augment/--no-augment", default=DEFAULTS["augment"], show_default=True,
+              help="Random crop, flip, brightness/contrast jitter.")
 @click.option("--geometric", is_flag=True,
               help="Detector-like zoom 15%, shift 10%, rotation 15 degrees instead of the random crop.")
-@click.option("--erase", default=0.0, show_default=True, type=FiniteRange(0, 1), help="Probability of random erasing.")
-@click.option("--limit", default=0, type=click.IntRange(min=0), help="Train on a stratified subset of N training images.")
+@click.option("--erase", default=DEFAULTS["erase"], show_default=True, type=FiniteRange(0, 1),
+              help="Probability of random erasing.")
+@click.option("--limit", default=DEFAULTS["limit"], type=click.IntRange(min=0),
+              help="Train on a stratified subset of N training images.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--seed", default=DEFAULTS["seed"], show_default=True, type=click.IntRange(min=0))
 @FERPLUS_MODE
-@click.option("--teacher", "teachers", multiple=True, type=click.Path(),
+@click.option("--teacher", "teachers", multiple=True, default=DEFAULTS["teachers"], type=click.Path(),
               help="Distil from this TFLite model: its probabilities on the training faces become targets; "
                    "repeat it for an ensemble teacher (the mean of their probabilities).")
-@click.option("--distill", default=0.7, show_default=True, type=FiniteRange(0, 1),
+@click.option("--distill", default=DEFAULTS["distill"], show_default=True, type=FiniteRange(0, 1),
               help="With --teacher: the teachers' weight in the targets (the rest is the labels).")
 @click.option("--consistent-teacher", is_flag=True,
               help="With --teacher: the teachers answer on every augmented face as the student sees it, instead "
                    "of once on the clean faces (each step also runs the teachers).")
-@click.option("--degrade", default=0.0, show_default=True, type=FiniteRange(0, 1),
+@click.option("--degrade", default=DEFAULTS["degrade"], show_default=True, type=FiniteRange(0, 1),
               help="Probability of a Gaussian blur (sigma 0.4-2 px), and separately of JPEG compression (quality 20-95).")
-@click.option("--votes", default="", type=click.Path(),
+@click.option("--votes", default=DEFAULTS["votes"], type=click.Path(),
               help="A FER+ folder (FER2013 only): each training face's crowd-vote distribution, found by its pixels, "
                    "is blended into its label.")
-@click.option("--votes-weight", default=0.5, show_default=True, type=FiniteRange(0, 1),
+@click.option("--votes-weight", default=DEFAULTS["votes_weight"], show_default=True, type=FiniteRange(0, 1),
               help="With --votes: the votes' weight in a face's own targets (the rest is its FER2013 label); "
                    "--distill then blends the teachers with these targets.")
 @click.option("--keep-epochs", is_flag=True,
               help="Also keep every epoch's weights (epochs/epoch-NN.npz in --out), to average with `edgefer average`.")
-@click.option("--val-share", default=0.2, show_default=True, type=FiniteRange(0.05, 0.5),
+@click.option("--val-share", default=DEFAULTS["val_share"], show_default=True, type=FiniteRange(0.05, 0.5),
               help="Prepared datasets without a val split: the share of people held out to pick the best epoch.")
-@click.option("--folds", default=0, type=click.IntRange(min=0, max=20),
+@click.option("--folds", default=DEFAULTS["folds"], type=click.IntRange(min=0, max=20),
               help="Prepared datasets: K-fold cross-validation by person; each fold a run in --out/fold-k, "
                    "summary in --out/cv.json.")
-@click.option("--patience", default=0, show_default=True, type=click.IntRange(min=0),
+@click.option("--patience", default=DEFAULTS["patience"], show_default=True, type=click.IntRange(min=0),
               help="Stop after this many epochs without a better val accuracy (0: run every epoch).")
-@click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGIES),
+@click.option("--strategy", default=DEFAULTS["strategy"], show_default=True, type=click.Choice(STRATEGIES),
               help="tf.distribute strategy: auto = multi-worker when TF_CONFIG names several tasks, "
                    "mirrored with several GPUs, else single.")
 @friendly_errors
@@ -129,7 +135,6 @@ def train(ctx, data_path, run_dir, resume, **options):
     cluster_from_env()  # a malformed TF_CONFIG is refused before TensorFlow reads it
     quiet_tensorflow()
     require_tensorflow("train")
-    from edgefer.training.train import TRANSFER_DEFAULTS, TrainConfig
     from edgefer.training.train import train as run_training
     from edgefer.training.twin import twin_path
 

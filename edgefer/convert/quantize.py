@@ -22,10 +22,10 @@ from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.data.subjects import person_splits
 from edgefer.device.runtime import Classifier, normalise
 from edgefer.evaluation.op_report import format_op_report, op_report
+from edgefer.training.config import TrainConfig
 from edgefer.training.int8_grid import snap_to_int8_grid
 from edgefer.training.model import average_models, check_finite, export_model, load_model, predict, with_channels
 from edgefer.training.runs import resolve_run, run_name
-from edgefer.training.train import TrainConfig
 
 TF_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
 FLOAT_TOLERANCE = 1e-4

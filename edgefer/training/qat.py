@@ -24,11 +24,12 @@ from edgefer.core.files import check_output_folder, write_json
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import stratified_indices
 from edgefer.training.backbones import get_backbone
+from edgefer.training.config import TrainConfig
 from edgefer.training.evaluate import write_split_metrics
 from edgefer.training.int8_grid import STEM, fake_quant_kernel
 from edgefer.training.model import load_model
 from edgefer.training.runs import MODEL_FILE, resolve_run
-from edgefer.training.train import TEACHER_CACHE, EpochRecord, TrainConfig, make_dataset, training_dataset, training_splits
+from edgefer.training.train import TEACHER_CACHE, EpochRecord, make_dataset, training_dataset, training_splits
 
 
 class ActivationQuantizer(keras.layers.Layer):

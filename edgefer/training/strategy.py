@@ -15,8 +15,7 @@ import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
 from edgefer.training.cluster import Cluster, cluster_from_env
-
-KINDS = ("auto", "single", "mirrored", "multi-worker")
+from edgefer.training.config import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,9 @@ class Distribution:
 
 
 def choose_strategy(kind: str = "auto") -> Distribution:
-    """The strategy ``kind`` asks for (see ``KINDS``); create it before any other TensorFlow op."""
-    if kind not in KINDS:
-        raise EdgeferError(f"unknown strategy {kind!r}; choose one of {', '.join(KINDS)}")
+    """The strategy ``kind`` asks for (see ``config.STRATEGIES``); create it before any other TensorFlow op."""
+    if kind not in STRATEGIES:
+        raise EdgeferError(f"unknown strategy {kind!r}; choose one of {', '.join(STRATEGIES)}")
     cluster = cluster_from_env()
     gpus = tf.config.list_physical_devices("GPU")
     if kind == "auto":

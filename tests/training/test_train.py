@@ -181,7 +181,8 @@ def test_a_student_of_consistent_teachers_trains_without_a_cache_of_their_answer
 
 
 def test_fer_plus_votes_become_part_of_the_training_targets(mini_fer2013, real_ferplus, tmp_path):
-    from edgefer.training.train import TrainConfig, training_splits
+    from edgefer.training.config import TrainConfig
+    from edgefer.training.train import training_splits
 
     cfg = TrainConfig(data=mini_fer2013, votes=real_ferplus, votes_weight=0.4, limit=200)
     _, train_split, _, _ = training_splits(cfg, str(tmp_path))
