@@ -28,8 +28,9 @@ from edgefer.training.config import TrainConfig
 from edgefer.training.evaluate import write_split_metrics
 from edgefer.training.int8_grid import STEM, fake_quant_kernel
 from edgefer.training.model import load_model
+from edgefer.training.records import EpochRecord
 from edgefer.training.runs import MODEL_FILE, resolve_run
-from edgefer.training.train import TEACHER_CACHE, EpochRecord, make_dataset, training_dataset, training_splits
+from edgefer.training.train import TEACHER_CACHE, make_dataset, training_dataset, training_splits
 
 
 class ActivationQuantizer(keras.layers.Layer):
@@ -172,7 +173,7 @@ def finetune(source_run, run_dir, epochs=2, lr=2e-5, batch_size=64, seed=0):
         metrics=["accuracy"],
     )
     train_ds = training_dataset(cfg, train_split, labels, weights, batch_size, seed)
-    val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, seed)
+    val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256)
     title = f"int8-aware fine-tuning of {config['backbone']} on {dataset.name}"
     record = EpochRecord(run_dir, [], -1.0, title, kept=model)  # keeps the float model, not the rounding one
     qat_model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[record],

@@ -7,39 +7,38 @@ validation split ``metrics.json`` and ``confusion.png``; with ``keep_epochs`` al
 ``epochs/epoch-NN.npz``, every epoch's weights (for ``edgefer average``).
 """
 
-import csv
 import hashlib
-import io
 import os
 import shutil
 import sys
 import tempfile
 from dataclasses import asdict, replace
+from typing import Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
-from edgefer.core.files import check_output_folder, read_json, write_json, write_text, write_with
+from edgefer.core.files import check_output_folder, read_json, write_json
 from edgefer.core.metadata import read_metadata
-from edgefer.core.plots import curves_png
 from edgefer.data.datasets import FER2013_LABELS, load_dataset, stratified_indices
 from edgefer.data.subjects import person_splits, split_record
 from edgefer.data.votes import ferplus_votes, with_votes
+from edgefer.training.augment import augment, degrade, detector_jitter, random_erase
 from edgefer.training.backbones import get_backbone
 from edgefer.training.config import TrainConfig
 from edgefer.training.distill import Teachers, cached_teacher_probabilities, distilled
 from edgefer.training.evaluate import write_split_metrics
 from edgefer.training.model import build_classifier, check_finite, freeze_early_stages, load_model, with_channels
 from edgefer.training.multi_worker import fit_multi_worker
+from edgefer.training.records import RunCheckpoint, history_rows
 from edgefer.training.runs import SPLITS_FILE
 from edgefer.training.strategy import choose_strategy
 from edgefer.training.twin import transfer_classifier, twin_path
 
 BACKUP = "backup"  # multi-worker backups inside the run (or worker) folder
 TEACHER_CACHE = "teacher-probabilities.npy"  # the teachers' answers on the training faces
-EPOCHS_FOLDER = "epochs"  # with keep_epochs: epoch-NN.npz, each epoch's weights
 
 
 @keras.saving.register_keras_serializable("edgefer")
@@ -69,106 +68,32 @@ def class_weight_vector(labels, n_classes, mode):
     return {"balanced": balanced, "sqrt": np.sqrt(balanced), "none": np.ones(n_classes)}[mode]
 
 
-def augment(image):
-    """The paper's augmentation: random crop (reflect-pad a twelfth of the side, 4 px of 48, and
-    crop back), horizontal flip, brightness/contrast jitter."""
-    side, channels = image.shape[0], image.shape[-1]
-    pad = max(1, round(side / 12))
-    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
-    image = tf.image.random_crop(padded, [side, side, channels])
-    return flip_and_jitter(image)
-
-
-def flip_and_jitter(image):
-    """Random horizontal flip, brightness and contrast in [0.8, 1.2]."""
-    image = tf.image.random_flip_left_right(image)
-    image = image * tf.random.uniform([], 0.8, 1.2)
-    mean = tf.reduce_mean(image)
-    image = (image - mean) * tf.random.uniform([], 0.8, 1.2) + mean
-    return tf.clip_by_value(image, 0.0, 255.0)
-
-
-def detector_jitter(image, scale=0.15, shift=0.10, degrees=15.0):
-    """Move the face as a detector's crop errors would: zoom by 1 +- ``scale``, shift by up to
-    ``shift`` of the side, rotate by up to ``degrees``; borders are reflected."""
-    side = float(image.shape[0])
-    zoom = tf.random.uniform([], 1 - scale, 1 + scale)
-    angle = tf.random.uniform([], -degrees, degrees) * np.pi / 180
-    tx, ty = tf.unstack(tf.random.uniform([2], -shift, shift) * side)
-    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
-    centre = (side - 1) / 2
-    # output pixel -> input pixel: inverse rotation and zoom about the centre, after the shift
-    ox, oy = centre + tx, centre + ty
-    transform = tf.stack([cos, sin, centre - cos * ox - sin * oy,
-                          -sin, cos, centre + sin * ox - cos * oy, 0.0, 0.0])
-    moved = tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[None], transforms=transform[None], output_shape=[image.shape[0], image.shape[1]],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
-    return flip_and_jitter(moved[0])
-
-
-def random_erase(image, p):
-    """With probability ``p``, fill one rectangle (2-20% of the face, aspect 1:3 to 3:1) with noise."""
-    side = image.shape[0]
-    area = tf.random.uniform([], 0.02, 0.2) * side * side
-    aspect = tf.exp(tf.random.uniform([], np.log(1 / 3), np.log(3)))
-    h = tf.cast(tf.clip_by_value(tf.sqrt(area * aspect), 1, side), tf.int32)
-    w = tf.cast(tf.clip_by_value(tf.sqrt(area / aspect), 1, side), tf.int32)
-    top = tf.random.uniform([], 0, side - h + 1, tf.int32)
-    left = tf.random.uniform([], 0, side - w + 1, tf.int32)
-    rows, cols = tf.range(side)[:, None], tf.range(side)[None, :]
-    box = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
-    box = box[..., None] & (tf.random.uniform([]) < p)
-    return tf.where(box, tf.random.uniform(tf.shape(image), 0, 255), image)
-
-
-def gaussian_blur(image, sigma, radius=5):
-    """``image`` (H, W, C) blurred by a Gaussian of ``sigma`` pixels (separable, each channel alone,
-    reflected borders)."""
-    x = tf.range(-radius, radius + 1, dtype=tf.float32)
-    kernel = tf.exp(-0.5 * tf.square(x / sigma))
-    kernel /= tf.reduce_sum(kernel)
-    planes = tf.transpose(image, [2, 0, 1])[..., None]  # (C, H, W, 1)
-    padded = tf.pad(planes, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
-    rows = tf.nn.conv2d(padded, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "VALID")
-    blurred = tf.nn.conv2d(rows, tf.reshape(kernel, [1, -1, 1, 1]), 1, "VALID")
-    return tf.transpose(blurred[..., 0], [1, 2, 0])
-
-
-def degrade(image, p):
-    """A camera's losses: with probability ``p`` a Gaussian blur (sigma 0.4-2.0 px), and independently
-    with probability ``p`` JPEG compression (quality 20-95)."""
-    sigma = tf.random.uniform([], 0.4, 2.0)
-    image = tf.cond(tf.random.uniform([]) < p, lambda: gaussian_blur(image, sigma), lambda: image)
-    quality = tf.random.uniform([], 20, 96, tf.int32)
-    compressed = lambda: tf.image.adjust_jpeg_quality(image / 255.0, quality) * 255.0  # noqa: E731
-    return tf.cond(tf.random.uniform([]) < p, compressed, lambda: image)
-
-
-def make_dataset(split, n_classes, weights, batch_size, training, seed, augmented=True, geometric=False, erase=0.0,
-                 degraded=0.0, teachers=None, distill=0.7):
-    """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight).
-    With ``teachers`` (a callable: faces in, probabilities out) each training batch's targets become
-    ``distill * teachers(the augmented faces) + (1 - distill) * targets``."""
+def make_dataset(split, n_classes, weights, batch_size, training=False, cfg: Optional[TrainConfig] = None,
+                 teachers=None):
+    """tf.data pipeline over an in-memory split: (face, one-hot or soft target, sample weight); in
+    ``training``, shuffled by ``cfg.seed`` and augmented as ``cfg`` says. With ``teachers`` (a
+    callable: faces in, probabilities out) each training batch's targets become
+    ``cfg.distill * teachers(the augmented faces) + (1 - cfg.distill) * targets``."""
+    cfg = cfg or TrainConfig(data="", augment=False)
     targets = split.targets(n_classes)
     sample_weights = weights[split.labels].astype(np.float32)
     ds = tf.data.Dataset.from_tensor_slices((with_channels(split.images), targets, sample_weights))
     if training:
-        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(split), seed=cfg.seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE)
-    if training and augmented:
-        move = detector_jitter if geometric else augment
+    if training and cfg.augment:
+        move = detector_jitter if cfg.geometric else augment
         ds = ds.map(lambda x, y, w: (move(x), y, w), num_parallel_calls=tf.data.AUTOTUNE)
-    if training and degraded:
-        ds = ds.map(lambda x, y, w: (degrade(x, degraded), y, w), num_parallel_calls=tf.data.AUTOTUNE)
-    if training and erase:
-        ds = ds.map(lambda x, y, w: (random_erase(x, erase), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and cfg.degrade:
+        ds = ds.map(lambda x, y, w: (degrade(x, cfg.degrade), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and cfg.erase:
+        ds = ds.map(lambda x, y, w: (random_erase(x, cfg.erase), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
     if training and teachers is not None:
         def consistent(x, y, w):
             answers = tf.numpy_function(teachers, [x], tf.float32, stateful=True)  # never run in parallel
             answers.set_shape(y.shape)
-            return x, distill * answers + (1 - distill) * y, w
+            return x, cfg.distill * answers + (1 - cfg.distill) * y, w
 
         ds = ds.map(consistent)  # sequential, so one call at a time reaches the interpreters
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -177,69 +102,7 @@ def make_dataset(split, n_classes, weights, batch_size, training, seed, augmente
 def training_dataset(cfg, split, labels, weights, batch_size, seed):
     """The training pipeline a run's config asks for, with its teachers answering live when they are consistent."""
     teachers = Teachers(cfg.teachers, labels, threads=1) if cfg.teachers and cfg.consistent_teacher else None
-    return make_dataset(split, len(labels), weights, batch_size, True, seed, cfg.augment, cfg.geometric, cfg.erase,
-                        cfg.degrade, teachers, cfg.distill)
-
-
-def _history_rows(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def write_history(path, rows):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, out.getvalue())
-
-
-def history_columns(rows):
-    return {k: [float(r[k]) for r in rows] for k in rows[0] if k != "epoch"}
-
-
-class EpochRecord(keras.callbacks.Callback):
-    """After each epoch: history.csv, curves.png, and ``kept`` (the trained model unless given)
-    as model.keras when its validation accuracy is the best so far."""
-
-    def __init__(self, run_dir, rows, best, title, kept=None):
-        super().__init__()
-        self.run_dir, self.rows, self.best, self.title, self.kept = run_dir, rows, best, title, kept
-
-    def _path(self, name):
-        return os.path.join(self.run_dir, name)
-
-    def _save(self, model, name):
-        write_with(self._path(name), model.save)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.rows.append({"epoch": epoch + 1, **{k: f"{float(v):.6f}" for k, v in (logs or {}).items()}})
-        write_history(self._path("history.csv"), self.rows)
-        curves_png(history_columns(self.rows), self._path("curves.png"), self.title)
-        val = float((logs or {}).get("val_accuracy", -1))
-        if val > self.best:
-            self.best = val
-            self._save(self.kept or self.model, "model.keras")
-
-
-class RunCheckpoint(EpochRecord):
-    """EpochRecord plus checkpoint.keras (with optimizer state) and state.json for --resume;
-    with ``keep_epochs`` also each epoch's weights as epochs/epoch-NN.npz."""
-
-    def __init__(self, *args, keep_epochs=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.keep_epochs = keep_epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        self._save(self.model, "checkpoint.keras")
-        if self.keep_epochs:
-            os.makedirs(self._path(EPOCHS_FOLDER), exist_ok=True)
-            write_with(self._path(os.path.join(EPOCHS_FOLDER, f"epoch-{epoch + 1:02d}.npz")),
-                       lambda path: np.savez(path, *self.model.get_weights()))
-        write_json(self._path("state.json"), {"epochs_done": epoch + 1, "best_val_accuracy": self.best})
+    return make_dataset(split, len(labels), weights, batch_size, True, replace(cfg, seed=seed), teachers)
 
 
 def training_splits(cfg, run_dir):
@@ -369,7 +232,7 @@ def _train(cfg, run_dir, resume):
                     "accuracy", keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")])
 
     train_ds = training_dataset(cfg, train_split, labels, weights, global_batch, cfg.seed)
-    rows = _history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
+    rows = history_rows(os.path.join(run_dir, "history.csv"))[: state["epochs_done"]]
     title = f"{cfg.backbone} {size}px on {dataset.name} (train {len(train_split)}, val {len(val_split)})"
     checkpoint = RunCheckpoint(run_dir, rows, state["best_val_accuracy"], title, keep_epochs=cfg.keep_epochs)
     if dist.multi_worker:
@@ -377,7 +240,7 @@ def _train(cfg, run_dir, resume):
         fit_multi_worker(model, optimizer, loss, dist, train_ds, val_split, len(labels), cfg.epochs, checkpoint,
                          os.path.join(run_dir, BACKUP), global_batch)
     elif state["epochs_done"] < cfg.epochs:
-        val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256, False, cfg.seed)
+        val_ds = make_dataset(val_split, len(labels), np.ones(len(labels)), 256)
         stop = [keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience, mode="max")] if cfg.patience else []
         model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=state["epochs_done"],
                   callbacks=[checkpoint, *stop], verbose=1 if sys.stderr.isatty() else 2)

@@ -6,7 +6,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from edgefer.training.train import degrade, gaussian_blur  # noqa: E402
+from edgefer.training.augment import degrade, gaussian_blur  # noqa: E402
 
 
 def face():

@@ -144,6 +144,7 @@ def test_a_cut_backbone_trains_and_becomes_an_int8_file_the_runtime_runs(mini_fe
 
 def test_consistent_teachers_answer_on_the_augmented_faces_the_student_gets():
     from edgefer.data.datasets import Split
+    from edgefer.training.config import TrainConfig
     from edgefer.training.train import make_dataset
 
     seen, busy = [], threading.Lock()
@@ -159,8 +160,8 @@ def test_consistent_teachers_answer_on_the_augmented_faces_the_student_gets():
 
     images = np.random.default_rng(0).integers(0, 256, (40, 48, 48)).astype(np.uint8)
     split = Split(images, np.full(40, 3), [str(i) for i in range(40)])
-    batches = list(make_dataset(split, 7, np.ones(7), 5, True, 0, geometric=True, erase=0.5, teachers=teacher,
-                                distill=0.25).as_numpy_iterator())
+    cfg = TrainConfig(data="", geometric=True, erase=0.5, distill=0.25)
+    batches = list(make_dataset(split, 7, np.ones(7), 5, True, cfg, teachers=teacher).as_numpy_iterator())
     faces = np.concatenate([x for x, _, _ in batches])
     assert len(seen) == 8 and np.array_equal(np.concatenate(seen), faces)  # the very faces the student is shown
     assert not any(np.allclose(face[..., 0], image) for face in faces for image in images)  # augmented ones
