@@ -76,14 +76,17 @@ def parity(float_path, quant_path, model_name, data_path, source, camera, max_fr
     settings = ParityOptions(**options)
     with removed_on_failure(settings.out_dir):  # a failure (a full disk) leaves no half-made report
         report = run_parity(float_path, quant_path, data_path, options=settings)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        lo, hi = report["drop_pp_ci95"]
-        click.echo(f"{report['dataset']} {settings.split} n={report['n']}: float {report['accuracy_float']:.4f}, "
-                   f"quantized {report['accuracy_quant']:.4f}, drop {report['drop_pp']:+.2f} pp "
-                   f"(95% CI {lo:+.2f} to {hi:+.2f}), agreement {report['agreement']:.4f}; "
-                   f"{'PASS' if report['passed'] else 'FAIL'} (limit {settings.max_drop} pp); report in {settings.out_dir}")
+    lo, hi = report["drop_pp_ci95"]
+    finish(report, as_json, f"{report['dataset']} {settings.split} n={report['n']}: float {report['accuracy_float']:.4f}, "
+                            f"quantized {report['accuracy_quant']:.4f}, drop {report['drop_pp']:+.2f} pp "
+                            f"(95% CI {lo:+.2f} to {hi:+.2f}), agreement {report['agreement']:.4f}; "
+                            f"{'PASS' if report['passed'] else 'FAIL'} (limit {settings.max_drop} pp); "
+                            f"report in {settings.out_dir}")
+
+
+def finish(report: dict, as_json: bool, sentence: str) -> None:
+    """Print the report as JSON or as one sentence; exit 1 when it did not pass."""
+    click.echo(json.dumps(report, indent=2) if as_json else sentence)
     sys.exit(0 if report["passed"] else 1)
 
 
@@ -99,15 +102,12 @@ def field(float_path, quant_path, source, camera, max_frames, min_agreement, opt
     frames = open_source(camera, source)
     with removed_on_failure(field_options.out_dir):
         report = field_parity(float_path, settings, frames, source or f"camera {camera}", field_options)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        low, high = report["agreement_ci95"]
-        click.echo(f"{report['source']}: {report['faces_compared']} faces in {report['frames']} frames, agreement "
-                   f"{report['agreement']:.4f} (95% CI {low:.4f}-{high:.4f}), largest |dp| mean "
-                   f"{report['max_difference_mean']:.4f}, p95 {report['max_difference_p95']:.3f}; "
-                   f"{'PASS' if report['passed'] else 'FAIL'} (limit {min_agreement:g}); report in {field_options.out_dir}")
-    sys.exit(0 if report["passed"] else 1)
+    low, high = report["agreement_ci95"]
+    finish(report, as_json, f"{report['source']}: {report['faces_compared']} faces in {report['frames']} frames, "
+                            f"agreement {report['agreement']:.4f} (95% CI {low:.4f}-{high:.4f}), largest |dp| mean "
+                            f"{report['max_difference_mean']:.4f}, p95 {report['max_difference_p95']:.3f}; "
+                            f"{'PASS' if report['passed'] else 'FAIL'} (limit {min_agreement:g}); "
+                            f"report in {field_options.out_dir}")
 
 
 @main.group()
