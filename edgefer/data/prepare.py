@@ -33,11 +33,9 @@ from edgefer.core.progress import progress
 from edgefer.core.spec import SPLITS, is_image_file, is_video_file
 from edgefer.data import FER2013_GEOMETRY
 from edgefer.data.datasets import PREPARED_FILE
+from edgefer.data.prepared import FORMAT_VERSION, MANIFEST_FILE, PREPARED_FORMAT
 from edgefer.device.framing import COLORS, aligned_crop
 
-PREPARED_FORMAT = "edgefer-prepared-dataset"
-DATASET_FILE = PREPARED_FILE
-MANIFEST_FILE = "manifest.csv"
 REPORT_FILE = "report.json"
 MANIFEST_COLUMNS = ("file", "label", "subject", "split", "source", "frame", "x", "y", "w", "h", "score", "detector")
 FACE_CHOICES = ("largest", "all", "single")  # per photo or video frame
@@ -274,14 +272,14 @@ def _write_dataset(folder: str, src: str, items: List[Item], labels: List[str], 
     _write_manifest(folder, rows)
     counts = Counter(row["label"] for row in rows)
     dataset = {
-        "format": PREPARED_FORMAT, "version": 1, "labels": labels, "size": options.size, "color": options.color,
+        "format": PREPARED_FORMAT, "version": FORMAT_VERSION, "labels": labels, "size": options.size, "color": options.color,
         "faces_per_frame": options.faces, "video_fps": options.fps, "detector": "blazeface",
         "crop": {name: g.to_metadata() for name, g in preparer.geometry.items()},
         "source": os.path.abspath(src), "faces": len(rows), "counts": {label: counts[label] for label in labels},
         "subjects": len({row["subject"] for row in rows}),
         "splits": dict(sorted(Counter(row["split"] for row in rows if row["split"]).items())),
     }
-    write_json(os.path.join(folder, DATASET_FILE), dataset)
+    write_json(os.path.join(folder, PREPARED_FILE), dataset)
     report = {"source": os.path.abspath(src), "inputs": len(items), "faces": len(rows),
               "inputs_with_faces": sum(1 for r in inputs if r.get("faces")),
               "skipped": dict(sorted(reasons.items())),

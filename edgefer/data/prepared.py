@@ -13,8 +13,9 @@ from edgefer.core.metadata import CropGeometry
 from edgefer.core.spec import SPLITS
 from edgefer.data.datasets import PREPARED_FILE, FaceDataset, Split
 
-MANIFEST = "manifest.csv"
-SUPPORTED_VERSION = 1
+PREPARED_FORMAT = "edgefer-prepared-dataset"  # dataset.json's "format"
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.csv"
 
 
 def _face(path: str, size: int, color: str) -> np.ndarray:
@@ -36,18 +37,28 @@ def split_files(split_file: str) -> dict:
 def load_prepared(path: str, split_file: str = None) -> FaceDataset:
     """Every face of the prepared dataset at ``path``; split as ``split_file`` (a run's
     ``splits.json``) says, else as its manifest says, else all in ``train``."""
-    info = read_json(os.path.join(path, PREPARED_FILE))
-    if info.get("format") != "edgefer-prepared-dataset" or info.get("version") != SUPPORTED_VERSION:
-        raise EdgeferError(f"{os.path.join(path, PREPARED_FILE)}: not a prepared dataset of version {SUPPORTED_VERSION}")
-    labels, size, color = list(info["labels"]), int(info["size"]), info["color"]
-    for name, values in info["crop"].items():
-        CropGeometry.from_metadata(values, f"{path}: crop {name}")
-    manifest = os.path.join(path, MANIFEST)
+    where = os.path.join(path, PREPARED_FILE)
+    info = read_json(where)
+    if not isinstance(info, dict) or info.get("format") != PREPARED_FORMAT or info.get("version") != FORMAT_VERSION:
+        raise EdgeferError(f"{where}: not a prepared dataset of version {FORMAT_VERSION} (edgefer data prepare)")
+    try:
+        labels, size, color = list(info["labels"]), int(info["size"]), info["color"]
+        for name, values in info["crop"].items():
+            CropGeometry.from_metadata(values, f"{where}: crop {name}")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise EdgeferError(f"{where}: needs labels, size, color and crop") from None
+    manifest = os.path.join(path, MANIFEST_FILE)
     try:
         with open(manifest, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            rows = list(reader)
     except FileNotFoundError:
         raise EdgeferError(f"{manifest}: not found") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EdgeferError(f"{manifest}: not a readable CSV file ({exc})".splitlines()[0]) from None
+    missing = {"file", "label", "subject"} - set(reader.fieldnames or [])
+    if missing:
+        raise EdgeferError(f"{manifest}: lacks the column{'s' if len(missing) > 1 else ''} {', '.join(sorted(missing))}")
     chosen = split_files(split_file) if split_file else None
     parts = {}
     for line, row in enumerate(rows, start=2):
