@@ -36,7 +36,7 @@ def photo_scores(pipeline, photos):
     scores = []
     for path, _ in photos:
         faces = pipeline.process(cv2.imread(path), still=True)
-        scores.append(faces[0]["scores"] if faces else None)
+        scores.append(faces[0].scores if faces else None)
     return scores
 
 

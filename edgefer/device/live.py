@@ -56,7 +56,7 @@ class StatusLines:
     def add(self, faces: list, now: float, rates: Rates) -> None:
         self.frames += 1
         self.faces += len(faces)
-        self.emotions.update(face["emotion"] for face in faces)
+        self.emotions.update(face.emotion for face in faces)
         if now - self.since >= self.every:
             status = {"seconds": round(now - self.since, 1), "frames": self.frames, "faces": self.faces,
                       **rates.as_dict(), "emotions": dict(self.emotions.most_common())}
@@ -195,10 +195,11 @@ def _stream(frames, pipeline, options, out, writer, stack, server) -> dict:
             busy += now - tick
             frames_done += 1
             faces_seen += len(faces)
-            histogram.update(face["emotion"] for face in faces)
+            histogram.update(face.emotion for face in faces)
             if status:
                 status.add(faces, now, rates)
-            line = {"frame": index, "source": frame.source, "time": round(now - start, 4), "faces": faces}
+            line = {"frame": index, "source": frame.source, "time": round(now - start, 4),
+                    "faces": [face.as_json() for face in faces]}
             if options.as_json:
                 out.write(json.dumps(line) + "\n")
                 out.flush()

@@ -2,7 +2,8 @@
 
 import sys
 import time
-from typing import Dict, List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -13,6 +14,26 @@ from edgefer.device.faces import FaceFinder
 from edgefer.device.framing import LEGACY_MARGIN, crop_for
 from edgefer.device.runtime import Classifier
 from edgefer.device.tracking import FaceTracker
+
+
+@dataclass(frozen=True)
+class Face:
+    """One labelled face of a frame: its track ``id``, its [x, y, w, h] ``box`` in frame pixels, the
+    top ``emotion`` and its ``score``, every label's (smoothed) score, and the detector's keypoints."""
+
+    id: int
+    box: List[int]
+    emotion: str
+    score: float
+    scores: Dict[str, float]
+    keypoints: Dict[str, Tuple[float, float]] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        """The face as ``run --json`` prints it."""
+        line = {"id": self.id, "box": self.box, "emotion": self.emotion, "score": self.score, "scores": self.scores}
+        if self.keypoints:
+            line["keypoints"] = {name: list(point) for name, point in self.keypoints.items()}
+        return line
 
 
 class EmotionPipeline:
@@ -35,9 +56,9 @@ class EmotionPipeline:
         return crop_for(frame, detection, self.geometries.get(detection.detector), self.classifier.face_size, self.margin,
                         self.classifier.color)
 
-    def process(self, frame: np.ndarray, still: bool = False) -> List[dict]:
-        """A list of {"id", "box", "emotion", "score", "scores"[, "keypoints"]} for the faces in
-        ``frame``. A ``still`` is an independent picture: nothing is tracked or smoothed into it."""
+    def process(self, frame: np.ndarray, still: bool = False) -> List[Face]:
+        """The faces in ``frame``, labelled. A ``still`` is an independent picture: nothing is
+        tracked or smoothed into it."""
         tracker = FaceTracker(window=1) if still else self.tracker  # a still leaves the video's tracker alone
         start = time.perf_counter()
         detections = self.detector.detect(frame)
@@ -55,14 +76,6 @@ class EmotionPipeline:
         faces = []
         for detection, (track_id, scores) in zip(detections, tracker.update([d.box for d in detections], probs)):
             best = int(scores.argmax())
-            face = {
-                "id": track_id,
-                "box": detection.box,
-                "emotion": labels[best],
-                "score": round(float(scores[best]), 4),
-                "scores": {label: round(float(p), 4) for label, p in zip(labels, scores)},
-            }
-            if detection.keypoints:
-                face["keypoints"] = {k: list(v) for k, v in detection.keypoints.items()}
-            faces.append(face)
+            faces.append(Face(track_id, detection.box, labels[best], round(float(scores[best]), 4),
+                              {label: round(float(p), 4) for label, p in zip(labels, scores)}, dict(detection.keypoints)))
         return faces

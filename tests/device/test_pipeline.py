@@ -1,5 +1,7 @@
 """The pipeline with a fake detector and classifier: what it smooths, tracks and cuts."""
 
+import json
+
 import numpy as np
 from helpers import FIXTURES
 
@@ -39,7 +41,7 @@ CALM, GLAD = [1.0, 0.0], [0.0, 1.0]
 
 def glad_after(pipeline, frames):
     """The smoothed 'glad' score of the face after each frame (each frame's answer is 'glad')."""
-    return [pipeline.process(FRAME, still=still)[0]["scores"]["glad"] for still in frames]
+    return [pipeline.process(FRAME, still=still)[0].scores["glad"] for still in frames]
 
 
 def test_a_video_is_smoothed():
@@ -50,11 +52,11 @@ def test_a_video_is_smoothed():
 def test_a_still_is_not_smoothed_and_leaves_the_video_smoothed():
     pipeline = EmotionPipeline(FakeClassifier([CALM, GLAD, GLAD, GLAD]), FakeDetector(), smooth=5)
     video, still, video_again = pipeline.process(FRAME), pipeline.process(FRAME, still=True), None
-    assert still[0]["scores"]["glad"] == 1.0  # the still's own answer, nothing carried over
+    assert still[0].scores["glad"] == 1.0  # the still's own answer, nothing carried over
     video_again = pipeline.process(FRAME)
-    assert video[0]["id"] == video_again[0]["id"]  # the video's face keeps its track
-    assert video_again[0]["scores"]["glad"] == round(1 / 3, 4)  # and its smoothing (span 5: alpha 1/3)
-    assert pipeline.process(FRAME)[0]["scores"]["glad"] == round(1 / 3 + 2 / 3 * 1 / 3, 4)
+    assert video[0].id == video_again[0].id  # the video's face keeps its track
+    assert video_again[0].scores["glad"] == round(1 / 3, 4)  # and its smoothing (span 5: alpha 1/3)
+    assert pipeline.process(FRAME)[0].scores["glad"] == round(1 / 3 + 2 / 3 * 1 / 3, 4)
 
 
 def test_a_model_without_crop_geometry_says_once_which_crop_it_falls_back_to(capsys):
@@ -80,4 +82,14 @@ def test_a_colour_model_gets_colour_crops_in_rgb_order():
     for bgr, label in (((255, 0, 0), "blue"), ((0, 255, 0), "green"), ((0, 0, 255), "red")):
         frame = np.zeros((100, 100, 3), np.uint8)
         frame[:] = bgr
-        assert pipeline.process(frame, still=True)[0]["emotion"] == label
+        assert pipeline.process(frame, still=True)[0].emotion == label
+
+
+def test_a_face_prints_as_the_json_line_always_has():
+    class KeypointDetector(FakeDetector):
+        def detect(self, frame):
+            return [Detection([10, 10, 40, 40], 0.9, {"right_eye": (20.0, 22.5)}, "fake")]
+
+    face = EmotionPipeline(FakeClassifier([GLAD]), KeypointDetector()).process(FRAME, still=True)[0]
+    assert json.dumps(face.as_json()) == ('{"id": 0, "box": [10, 10, 40, 40], "emotion": "glad", "score": 1.0, '
+                                          '"scores": {"calm": 0.0, "glad": 1.0}, "keypoints": {"right_eye": [20.0, 22.5]}}')
