@@ -12,9 +12,10 @@ also scored by two-fold cross-validation: fitted on a random half, scored on the
 import os
 
 import numpy as np
-from ensemble import accuracy, file_probabilities, scoring_parser
+from ensemble import scoring_parser
 
 from edgefer.data.datasets import load_dataset
+from edgefer.evaluation.scoring import accuracy, file_probabilities
 
 GRID = np.linspace(-1, 1, 41)
 
@@ -54,7 +55,7 @@ def main():
     part = dataset.split(args.split)
     print(f"{args.data} {args.split}, n = {len(part)}; offsets for {', '.join(dataset.labels)}")
     for path in args.models:
-        log_probs = np.log(np.clip(file_probabilities(path, dataset, part, args.data), 1e-9, 1))
+        log_probs = np.log(np.clip(file_probabilities(path, dataset, part.images), 1e-9, 1))
         offsets = fit_offsets(log_probs, part.labels)
         gains = cross_validated_gain(log_probs, part.labels, args.folds)
         print(f"{os.path.basename(path)}: {accuracy(log_probs, part.labels):.4f}, "

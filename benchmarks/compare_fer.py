@@ -24,7 +24,8 @@ from edgefer.core.metrics import classification_metrics
 from edgefer.data.datasets import load_dataset
 from edgefer.device.bench import machine, timed
 from edgefer.device.bundled import DEFAULT_MODEL, bundled_models
-from edgefer.device.runtime import Classifier, interpreter_module
+from edgefer.device.runtime import Classifier
+from edgefer.evaluation.scoring import interpreter_module, probabilities
 
 FER_ORDER = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -103,7 +104,7 @@ def main():
         for threads in (1, 2):
             classifier = Classifier(path, threads=threads)
             if threads == 1:
-                probs = classifier.predict(part.images)
+                probs = probabilities(classifier, part.images)[0]
             latency[threads] = p50_ms(classifier, args.runs)
         rows.append(summary(name, probs, part.labels, labels, os.path.getsize(path), latency))
 

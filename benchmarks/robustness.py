@@ -20,6 +20,7 @@ from edgefer.core.progress import progress
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.device.bench import machine
 from edgefer.device.runtime import Classifier
+from edgefer.evaluation.scoring import accuracy, probabilities
 
 
 def affine(faces, zoom=1.0, shift=(0.0, 0.0), degrees=0.0):
@@ -57,11 +58,6 @@ PERTURBATIONS = {
 }
 
 
-def accuracy(classifier, faces, labels):
-    probs = np.concatenate([classifier.predict(faces[i:i + 256]) for i in range(0, len(faces), 256)])
-    return float((probs.argmax(1) == labels).mean())
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data")
@@ -79,7 +75,7 @@ def main():
     rows = []
     for path in args.models:
         classifier = Classifier(path, threads=args.threads)
-        scores = {name: accuracy(classifier, faces, part.labels)
+        scores = {name: accuracy(probabilities(classifier, faces)[0], part.labels)
                   for name, faces in progress(variants.items(), total=len(variants), desc=os.path.basename(path))}
         drops = [scores["clean"] - scores[name] for name in PERTURBATIONS]
         rows.append({"model": os.path.basename(path), "clean": scores["clean"], "mean_drop": float(np.mean(drops)),

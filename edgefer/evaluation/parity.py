@@ -5,7 +5,6 @@ Runs both files through the device runtime (no TensorFlow) on one named split an
 """
 
 import os
-import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -15,10 +14,10 @@ from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, write_json, write_text
 from edgefer.core.metrics import classification_metrics
 from edgefer.core.plots import confusion_png, image_grid_png
-from edgefer.core.progress import progress
 from edgefer.core.spec import check_labels
 from edgefer.data.datasets import load_dataset, stratified_indices
 from edgefer.device.runtime import Classifier
+from edgefer.evaluation.scoring import probabilities
 
 
 @dataclass(frozen=True)
@@ -34,15 +33,6 @@ class ParityOptions:
     threads: Optional[int] = None
     ferplus_mode: str = "majority"
     split_file: Optional[str] = None  # a run's splits.json, for a prepared dataset
-
-
-def run_model(classifier, faces, desc):
-    """(probabilities, mean seconds per face) for ``faces``, one invoke per face."""
-    probs = np.zeros((len(faces), len(classifier.labels)), np.float32)
-    start = time.perf_counter()
-    for i in progress(range(len(faces)), total=len(faces), desc=desc):
-        probs[i] = classifier.predict(faces[i])[0]
-    return probs, (time.perf_counter() - start) / max(1, len(faces))
 
 
 def bootstrap_drop_ci(correct_float, correct_quant, resamples=2000, seed=0):
@@ -145,8 +135,8 @@ def parity(float_path: str, quant_path: str, data: str, *, options: ParityOption
     part = dataset.split(split)
     if limit:
         part = part.subset(stratified_indices(part.labels, limit, seed=0))
-    probs_f, seconds_f = run_model(float_model, part.images, "float model")
-    probs_q, seconds_q = run_model(quant_model, part.images, "quantized model")
+    probs_f, seconds_f = probabilities(float_model, part.images, "float model")
+    probs_q, seconds_q = probabilities(quant_model, part.images, "quantized model")
     labels = float_model.labels
     report = compare(probs_f, probs_q, part.labels, labels)
     report.update({
