@@ -25,7 +25,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from edgefer.core.errors import EdgeferError
+from edgefer.core.errors import EdgeferError, WriteError
 from edgefer.core.files import check_output_folder, write_json, write_text
 from edgefer.core.images import read_image, shown
 from edgefer.core.metadata import MAX_LABEL_CHARS, CropGeometry, read_geometry
@@ -303,15 +303,15 @@ def _add_faces(folder: str, item: Item, source: str, preparer: Preparer, rows: l
                 file = os.path.join("faces", item.label, name)
                 bgr = cv2.cvtColor(crop, cv2.COLOR_RGB2BGR) if crop.ndim == 3 else crop
                 if not cv2.imwrite(os.path.join(folder, file), bgr):
-                    raise EdgeferError(f"{os.path.join(folder, file)}: could not write")
+                    raise WriteError(f"{os.path.join(folder, file)}: could not write (is the disk full?)")
                 x, y, w, h = (int(round(v)) for v in detection.box)
                 rows.append({"file": file, "label": item.label, "subject": item.subject, "split": item.split,
                              "source": source, "frame": number, "x": x, "y": y, "w": w, "h": h,
                              "score": f"{detection.score:.4f}", "detector": detection.detector})
                 faces += 1
-    except EdgeferError as exc:
-        if "could not write" in str(exc):
-            raise
+    except WriteError:
+        raise
+    except EdgeferError:  # the photo or video cannot be read
         return "unreadable file", frames, faces, several
     if faces == 0:
         return ("several faces" if several else "no face"), frames, 0, several
