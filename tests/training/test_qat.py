@@ -18,7 +18,9 @@ from edgefer.training.qat import quantization_aware, set_ranges  # noqa: E402
 
 
 def test_quantization_aware_model_predicts_like_the_int8_file(tiny_run, tiny_tflite, mini_fer2013):
-    """Same weights as the float model, but outputs nearer the real int8 interpreter's."""
+    """Same weights as the float model, but outputs nearer the real int8 interpreter's. The ratio of
+    the two gaps depends on the tiny run, whose training is not bit-for-bit repeatable: 0.64-0.66 in
+    most runs, 0.85 in one of about a dozen, so the margin asked is 10%."""
     model = load_model(os.path.join(tiny_run, "model.keras"))
     qat_model = quantization_aware(model)
     assert {id(w) for w in qat_model.trainable_weights} == {id(w) for w in model.trainable_weights}
@@ -29,7 +31,7 @@ def test_quantization_aware_model_predicts_like_the_int8_file(tiny_run, tiny_tfl
     int8_probs = Classifier(tiny_tflite["int8"]).predict(test.images)
     float_gap = np.abs(predict(model, test.images) - int8_probs).mean()
     qat_gap = np.abs(predict(qat_model, test.images) - int8_probs).mean()
-    assert qat_gap < 0.85 * float_gap, (qat_gap, float_gap)
+    assert qat_gap < 0.9 * float_gap, (qat_gap, float_gap)
 
 
 def test_qat_writes_a_run_that_quantizes(tiny_run, tiny_tflite, mini_fer2013, tmp_path):
