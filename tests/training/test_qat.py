@@ -19,8 +19,8 @@ from edgefer.training.qat import quantization_aware, set_ranges  # noqa: E402
 
 def test_quantization_aware_model_predicts_like_the_int8_file(tiny_run, tiny_tflite, mini_fer2013):
     """Same weights as the float model, but outputs nearer the real int8 interpreter's. The ratio of
-    the two gaps depends on the tiny run, whose training is not bit-for-bit repeatable: 0.64-0.66 in
-    most runs, 0.85 in one of about a dozen, so the margin asked is 10%."""
+    the two gaps depends on the tiny run, whose training is not bit-for-bit repeatable: from 0.64 to
+    0.85 in five runs measured, so the margin asked is 10%."""
     model = load_model(os.path.join(tiny_run, "model.keras"))
     qat_model = quantization_aware(model)
     assert {id(w) for w in qat_model.trainable_weights} == {id(w) for w in model.trainable_weights}
