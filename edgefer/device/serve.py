@@ -191,12 +191,16 @@ class LiveState:
                 ("edgefer_stream_clients", "gauge", "Streaming clients connected.", self.clients),
             ]
             drift = self.drift
-        text = "".join(f"# HELP {name} {text}\n# TYPE {name} {kind}\n{name} {value}\n" for name, kind, text, value in rows)
-        return text + (drift_metrics(drift) if drift else "")
+        return exposition(rows) + (drift_metrics(drift) if drift else "")
 
     def healthy(self, stall_seconds: float) -> bool:
         with self.condition:
             return self.index >= 0 and time.monotonic() - self.last_time < stall_seconds
+
+
+def exposition(rows) -> str:
+    """(name, type, help, value) rows in Prometheus' text exposition format."""
+    return "".join(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{name} {value}\n" for name, kind, help_text, value in rows)
 
 
 def _label_value(text: str) -> str:
@@ -224,8 +228,7 @@ def drift_metrics(drift: dict) -> str:
         if drift["saturation"][kind] is not None:
             rows.append((f"edgefer_drift_{kind}_saturation", "gauge",
                          f"Share of the int8 {kind} values at -128 or 127.", drift["saturation"][kind]))
-    text = "".join(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{name} {value}\n"
-                   for name, kind, help_text, value in rows)
+    text = exposition(rows)
     text += "# HELP edgefer_drift_flips_total Compared faces by int8 label and float label, where they differ.\n" \
             "# TYPE edgefer_drift_flips_total counter\n"
     labels = drift["labels"]
