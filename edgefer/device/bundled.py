@@ -19,13 +19,19 @@ def measured_latency() -> dict:
     return read_json(LATENCY_RECORD) if os.path.exists(LATENCY_RECORD) else {}
 
 
+def bundled_names() -> list:
+    """The names of the bundled models (their int8 files in the package), sorted."""
+    return sorted(os.path.basename(path)[: -len("_int8.tflite")]
+                  for path in glob.glob(os.path.join(PACKAGE_MODELS, "*_int8.tflite")))
+
+
 def bundled_models():
     """[{name, path, float_path, float_available, labels, ..., latency}] for every shipped int8 model;
     ``latency`` is the recorded classifier p50 and the machine it was measured on (None if not recorded)."""
     record = measured_latency()
     models = []
-    for path in sorted(glob.glob(os.path.join(PACKAGE_MODELS, "*_int8.tflite"))):
-        name = os.path.basename(path)[: -len("_int8.tflite")]
+    for name in bundled_names():
+        path = os.path.join(PACKAGE_MODELS, f"{name}_int8.tflite")
         metadata = read_metadata(path)
         float_path = os.path.join(REPOSITORY_MODELS, f"{name}_float32.tflite")
         models.append({
@@ -54,7 +60,7 @@ def bundled_path(name: str) -> str:
     """The int8 file of the bundled model called ``name``, or a one-line error naming the known ones."""
     path = os.path.join(PACKAGE_MODELS, f"{name}_int8.tflite")
     if not os.path.exists(path):
-        known = ", ".join(m["name"] for m in bundled_models()) or "none"
+        known = ", ".join(bundled_names()) or "none"
         raise EdgeferError(f"no bundled model {name!r} (bundled: {known}); pass --model PATH for a file")
     return path
 
@@ -75,9 +81,9 @@ def float_model(name_or_path: str) -> str:
         return name_or_path
     if name_or_path.endswith(".tflite") or os.sep in name_or_path:
         raise EdgeferError(f"{name_or_path}: model file not found")
-    if not any(model["name"] == name_or_path for model in bundled_models()):
+    if name_or_path not in bundled_names():
         raise EdgeferError(f"{name_or_path}: neither a float32 model file nor a bundled model's name "
-                           f"({', '.join(model['name'] for model in bundled_models())})")
+                           f"({', '.join(bundled_names())})")
     return bundled_pair(name_or_path)[0]
 
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.metadata import read_metadata
-from edgefer.device.bundled import bundled_models, bundled_pair
+from edgefer.device.bundled import bundled_names, float_model
 from edgefer.device.runtime import Classifier
 from edgefer.training.model import build_classifier, predict
 
@@ -28,12 +28,8 @@ WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 def twin_path(weights: str) -> Optional[str]:
     """The float32 model file ``train --weights`` names: a .tflite path, or a bundled model's name
     (its twin); None for every other kind of weights."""
-    if weights.endswith(".tflite"):
-        return weights
-    if os.path.exists(weights) or weights in ("imagenet", "none"):
-        return None
-    if any(model["name"] == weights for model in bundled_models()):
-        return bundled_pair(weights)[0]
+    if weights.endswith(".tflite") or (not os.path.exists(weights) and weights in bundled_names()):
+        return float_model(weights)
     return None
 
 
