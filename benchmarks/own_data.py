@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from edgefer.core.metrics import classification_metrics, mean_interval
+from edgefer.core.metrics import classification_metrics, confusion_metrics, mean_interval
 from edgefer.data.datasets import load_dataset
 from edgefer.device.bench import machine
 from edgefer.device.bundled import bundled_pair
@@ -58,7 +58,7 @@ def summary(per_fold):
     """Mean and interval of accuracy and macro-F1, and recall per class over all folds' faces."""
     labels = list(per_fold[0]["per_class"])
     pooled = np.sum([np.asarray(m["confusion"]) for m in per_fold], axis=0)
-    recall = {label: float(pooled[i, i] / max(1, pooled[i].sum())) for i, label in enumerate(labels)}
+    recall = {label: figures["recall"] for label, figures in confusion_metrics(pooled, labels)["per_class"].items()}
     return {"accuracy": mean_interval([m["accuracy"] for m in per_fold]),
             "macro_f1": mean_interval([m["macro_f1"] for m in per_fold]),
             "per_fold_accuracy": [round(m["accuracy"], 4) for m in per_fold],

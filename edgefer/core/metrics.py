@@ -12,7 +12,12 @@ def confusion_matrix(y_true, y_pred, n_classes):
 
 def classification_metrics(y_true, y_pred, labels):
     """Accuracy, macro precision / recall / F1 and per-class figures as a JSON-ready dict."""
-    matrix = confusion_matrix(y_true, y_pred, len(labels))
+    return confusion_metrics(confusion_matrix(y_true, y_pred, len(labels)), labels)
+
+
+def confusion_metrics(matrix, labels):
+    """``classification_metrics`` from a confusion matrix (true classes in rows), e.g. one summed over folds."""
+    matrix = np.asarray(matrix, dtype=np.int64)
     tp = np.diag(matrix).astype(float)
     predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
     precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)

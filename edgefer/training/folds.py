@@ -14,7 +14,7 @@ import numpy as np
 
 from edgefer.core.errors import EdgeferError
 from edgefer.core.files import check_output_folder, read_json, write_json
-from edgefer.core.metrics import classification_metrics, mean_interval
+from edgefer.core.metrics import confusion_metrics, mean_interval
 from edgefer.training.train import train
 
 CV_FILE = "cv.json"
@@ -45,9 +45,7 @@ def summarise(results: list, cfg) -> dict:
     """Per-fold and mean figures of the folds' test metrics, and per-class recall over all of them."""
     labels = list(results[0]["per_class"])
     pooled = np.sum([np.asarray(r["confusion"]) for r in results], axis=0)
-    y_true = np.repeat(np.repeat(np.arange(len(labels)), len(labels)), pooled.ravel())
-    y_pred = np.repeat(np.tile(np.arange(len(labels)), len(labels)), pooled.ravel())
-    overall = classification_metrics(y_true, y_pred, labels)
+    overall = confusion_metrics(pooled, labels)
     return {
         "dataset": results[0]["dataset"], "path": results[0]["path"], "split": f"{cfg.folds}-fold by person",
         "weights": cfg.weights, "folds": cfg.folds, "seed": cfg.seed,
